@@ -1,0 +1,15 @@
+// Tests run the TypeScript sources through SWC (fast, no type-check: `npm run build` type-checks
+// first). lowdb 7 and its steno writer are ESM-only, so they are transformed to CommonJS for Jest
+// instead of running Jest in experimental-vm-modules mode, whose separate realm breaks tfjs'
+// typed-array checks.
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/tests'],
+  testMatch: ['**/*.test.ts'],
+  transform: {
+    '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
+  },
+  transformIgnorePatterns: ['/node_modules/(?!(lowdb|steno)/)'],
+  testTimeout: 30000,
+};
