@@ -1,0 +1,146 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { probeHardware, resolveHardwareMode } from '../drivers/detect';
+import { openGateGpio, type GateGpio } from '../drivers/gpio';
+import { BenchServer } from './bench/server';
+import type { LoadedConfig } from './config/load';
+import type { GateConfig } from './config/schema';
+import { DoorController, relayActiveFor } from './door/controller';
+import { EventBus } from './events/bus';
+import { MethodHealth } from './health';
+import { loadGateKeys, type GateKeys } from './keys/key-files';
+import { createLogger, type Logger } from './log';
+import { StateRegistry } from './state';
+
+export interface DeviceLine {
+  device: string;
+  real: boolean;
+  detail: string;
+}
+
+export interface GateRuntime {
+  loaded: LoadedConfig;
+  config: GateConfig;
+  mode: 'sim' | 'pi';
+  log: Logger;
+  bus: EventBus;
+  health: MethodHealth;
+  state: StateRegistry;
+  gpio: GateGpio;
+  door: DoorController;
+  keys: GateKeys;
+  bench: BenchServer | null;
+  benchPort: number | null;
+  /** What the start banner lists: which devices are real and which simulated. */
+  devices: DeviceLine[];
+  stop(reason: string): Promise<void>;
+}
+
+export interface StartOptions {
+  log?: Logger;
+  /** Called as soon as the door exists, so the process's exit handlers can lock it even if start fails later. */
+  onDoor?: (door: DoorController) => void;
+}
+
+/**
+ * The composition root: builds every part of the gate in dependency order and returns a handle that
+ * stops them in reverse. The relay is locked before anything else is touched.
+ */
+export async function startGate(loaded: LoadedConfig, options: StartOptions = {}): Promise<GateRuntime> {
+  const { config } = loaded;
+  const mode = resolveHardwareMode(config.hardware, probeHardware());
+  mkdirSync(loaded.dataDir, { recursive: true, mode: 0o750 });
+
+  const gpio = openGateGpio(config.gpio, mode, relayActiveFor('locked', config.door.lockType), join(loaded.dataDir, 'sim-gpio.json'));
+  const log = options.log ?? createLogger();
+  const bus = new EventBus();
+  const door = new DoorController(
+    { relay: gpio.relay, ledGreen: gpio.ledGreen, ledRed: gpio.ledRed, buzzer: gpio.buzzer },
+    { contact: gpio.contact, exit: gpio.exit, tamper: gpio.tamper },
+    config.door,
+    config.door.lockType,
+    bus,
+  );
+  options.onDoor?.(door);
+
+  const stack: { name: string; stop: () => Promise<void> | void }[] = [];
+  const onStop = (name: string, stop: () => Promise<void> | void) => stack.push({ name, stop });
+  onStop('gpio', () => gpio.backend.close());
+  onStop('door', () => door.stop());
+
+  const health = new MethodHealth();
+  health.set('exit', 'ok');
+  const state = new StateRegistry();
+  state.provide('gate', () => ({ site: config.gate.site, id: config.gate.id, hardware: mode }));
+  state.provide('door', () => {
+    const { relay, contact, mode: doorMode } = door.snapshot();
+    return { relay, contact, mode: doorMode };
+  });
+  state.provide('alarms', () => door.snapshot().alarms);
+  state.provide('methods', () => health.snapshot());
+  state.provide('leds', () => ({ ledGreen: gpio.ledGreen.active, ledRed: gpio.ledRed.active, buzzer: gpio.buzzer.active }));
+  bus.subscribe((e) => log.info({ event: e }, e.type));
+  health.onChange((method, status, reason) => bus.emit({ type: 'method.health', reason: reason || status, data: { method, status } }));
+
+  const devices: DeviceLine[] = [{ device: 'gpio', real: gpio.sim === null, detail: gpio.description }];
+  const keys = loadGateKeys(loaded.keysDir, mode === 'sim');
+
+  const benchEnabled = config.bench.enabled ?? mode === 'sim';
+  const bench = benchEnabled ? new BenchServer({ port: config.bench.port, bus, state, simGpio: gpio.sim, log }) : null;
+
+  // --- Feature modules, in start order. Each registers its own stop with onStop. ---
+
+  // --- End of feature modules. ---
+
+  let benchPort: number | null = null;
+  if (bench) {
+    benchPort = await bench.start();
+    onStop('bench', () => bench.stop());
+  }
+
+  let stopping: Promise<void> | undefined;
+  const runtime: GateRuntime = {
+    loaded,
+    config,
+    mode,
+    log,
+    bus,
+    health,
+    state,
+    gpio,
+    door,
+    keys,
+    bench,
+    benchPort,
+    devices,
+    stop(reason: string) {
+      stopping ??= (async () => {
+        door.forceLock();
+        bus.emit({ type: 'gate.stopping', reason });
+        for (const part of stack.reverse()) {
+          try {
+            await part.stop();
+          } catch (err) {
+            log.error({ err, part: part.name }, 'stopping a part failed');
+          }
+        }
+        door.forceLock();
+      })();
+      return stopping;
+    },
+  };
+  bus.emit({ type: 'gate.started', reason: mode, data: { benchPort } });
+  return runtime;
+}
+
+export function formatBanner(rt: GateRuntime): string {
+  const lines = [
+    `Postern gate ${rt.config.gate.site}/${rt.config.gate.id} — ${rt.mode === 'sim' ? 'SIMULATED hardware' : 'Raspberry Pi hardware'}`,
+    `  config: ${rt.loaded.source}`,
+    `  data:   ${rt.loaded.dataDir}`,
+    ...rt.devices.map((d) => `  ${d.device.padEnd(7)} ${d.real ? 'real     ' : 'simulated'}  ${d.detail}`),
+    `  door:   ${rt.door.snapshot().relay} (${rt.config.door.lockType}, pulse ${rt.config.door.pulseMs} ms)`,
+    rt.benchPort !== null ? `  bench:  http://127.0.0.1:${rt.benchPort}/` : '  bench:  off',
+  ];
+  return lines.join('\n');
+}
