@@ -1,0 +1,73 @@
+import { z } from 'zod';
+
+/** Site and gate ids appear in topics and mosquitto `pattern` ACLs, so they must be one topic level each. */
+export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+const idField = (key: string) =>
+  z.string().regex(ID_PATTERN, { error: (i) => `cloud.${key} "${String(i.input)}" is not allowed: use 1-64 of A-Z a-z 0-9 _ -` });
+
+const base64Key = z.string().refine((s) => /^[A-Za-z0-9+/]{43}=$/.test(s), {
+  error: (i) => `cloud.operatorKeys entry "${String(i.input)}" is not an Ed25519 public key (32 bytes of base64, 44 characters)`,
+});
+
+export const cloudConfigSchema = z
+  .object({
+    /** Empty = no cloud link at all; the gate works fully offline (red line 1). */
+    url: z
+      .string()
+      .refine((s) => s === '' || /^(mqtt|mqtts|tcp|tls|ssl):\/\/[^/\s]+/.test(s), {
+        error: (i) => `cloud.url "${String(i.input)}" is not allowed: use mqtt://host:port or mqtts://host:port (or empty to disable)`,
+      })
+      .default(''),
+    /** Defaults to `postern-<site>-<gate>`. */
+    clientId: z.string().max(128, { error: 'cloud.clientId is longer than 128 characters' }).default(''),
+    /** Per-gate broker login; the production ACL expects `<site>/<gate>`. Empty = `<site>/<gate>`. */
+    username: z.string().default(''),
+    /** File holding the broker password on its first line (kept out of the config so the config can be shared). */
+    passwordFile: z.string().default(''),
+    /** CA bundle for mqtts:// when the broker's certificate is not signed by a public CA. */
+    caFile: z.string().default(''),
+    /** Optional here: the daemon falls back to `gate.site` / `gate.id`. */
+    site: idField('site').optional(),
+    gate: idField('gate').optional(),
+    /** Ed25519 public keys (base64) whose signatures the gate accepts on `cmd` and `credentials`. */
+    operatorKeys: z.array(base64Key).default([]),
+    homeAssistant: z
+      .object({
+        enabled: z.boolean({ error: 'cloud.homeAssistant.enabled must be true or false' }).default(false),
+        prefix: z.string().regex(/^[A-Za-z0-9_-]+$/, { error: 'cloud.homeAssistant.prefix must be one topic level of A-Z a-z 0-9 _ -' }).default('homeassistant'),
+        /** Where the operator's bridge (scripts/cli/remote.ts `ha-bridge`) listens for HA lock commands; the gate never reads it. */
+        commandTopicRoot: z.string().regex(/^[A-Za-z0-9_/-]+$/, { error: 'cloud.homeAssistant.commandTopicRoot must be a plain topic without wildcards' }).default('postern-ha/v1'),
+      })
+      .strict()
+      .prefault({}),
+    maxPayloadBytes: z
+      .number()
+      .int()
+      .min(512, { error: 'cloud.maxPayloadBytes must be at least 512' })
+      .max(1048576, { error: 'cloud.maxPayloadBytes must be at most 1048576' })
+      .default(65536),
+    /** Clock difference tolerated between operator and gate when checking issued-at and expiry. */
+    skewSeconds: z.number().int().min(0).max(300, { error: 'cloud.skewSeconds must be between 0 and 300' }).default(30),
+    keepaliveSeconds: z.number().int().min(5).max(600).default(30),
+    reconnectSeconds: z.number().min(0.1).max(300).default(2),
+  })
+  .strict()
+  .prefault({});
+
+export type CloudConfig = z.infer<typeof cloudConfigSchema>;
+
+/** Turns zod issues into one line per problem, each naming the key and what is allowed. */
+export function describeCloudConfigError(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const key = ['cloud', ...issue.path.map(String)].join('.');
+      return issue.message.startsWith('cloud.') ? issue.message : `${key}: ${issue.message}`;
+    })
+    .join('\n');
+}
+
+export function parseCloudConfig(input: unknown): CloudConfig {
+  const result = cloudConfigSchema.safeParse(input);
+  if (!result.success) throw new Error(`invalid cloud config:\n${describeCloudConfigError(result.error)}`);
+  return result.data;
+}

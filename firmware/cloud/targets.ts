@@ -1,0 +1,22 @@
+import type { DoorPort } from '../door/port';
+import type { CredentialDelta, CredentialSet } from './credentials';
+
+/** The gate's card credentials as the cloud sees them: a version and whole-set or delta updates. */
+export interface CredentialTarget {
+  version(): number;
+  applyDelta(delta: CredentialDelta): void | Promise<void>;
+  replaceAll(set: CredentialSet): void | Promise<void>;
+}
+
+/**
+ * Everything a remote command may touch. The daemon wires it to the real door, store and consent
+ * modules, so the cloud module depends on no concrete class of theirs.
+ */
+export interface CommandTargets {
+  door: DoorPort;
+  revokeResident(residentId: string): unknown | Promise<unknown>;
+  /** Deletes the resident's face template and returns the signed deletion receipt (red line 3). */
+  withdrawConsent(residentId: string): object | Promise<object>;
+  status(): Record<string, unknown>;
+  credentials: CredentialTarget;
+}

@@ -1,0 +1,121 @@
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const MOSQUITTO = '/usr/sbin/mosquitto';
+export const MOSQUITTO_PASSWD = '/usr/bin/mosquitto_passwd';
+/** The production ACL from the repo: tests prove that file, not a copy of it. */
+export const REPO_ACL = resolve(__dirname, '../../scripts/mosquitto/acl');
+
+export interface BrokerUser {
+  username: string;
+  password: string;
+}
+
+export interface Broker {
+  url: string;
+  port: number;
+  dir: string;
+  /** Stops the broker (SIGTERM, waits for exit). Restartable with `start()` on the same port. */
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  /** Stops it and deletes its directory. */
+  dispose(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const socket = createConnection({ port, host: '127.0.0.1' });
+    socket.once('connect', () => {
+      socket.destroy();
+      res(true);
+    });
+    socket.once('error', () => res(false));
+  });
+}
+
+/**
+ * A real mosquitto on a free 127.0.0.1 port with its own config, password file and (by default) the
+ * repo's production ACL, in a temp dir. Password-only and loopback-only: TLS is the production config's job.
+ */
+export async function startMosquitto(users: BrokerUser[], options: { acl?: string } = {}): Promise<Broker> {
+  const dir = mkdtempSync(join(tmpdir(), 'postern-mosquitto-'));
+  const port = await freePort();
+  const passwd = join(dir, 'passwd');
+  writeFileSync(passwd, '', { mode: 0o600 });
+  for (const u of users) execFileSync(MOSQUITTO_PASSWD, ['-b', passwd, u.username, u.password], { stdio: 'ignore' });
+  const acl = join(dir, 'acl');
+  if (options.acl !== undefined) writeFileSync(acl, options.acl);
+  else copyFileSync(REPO_ACL, acl);
+  const conf = join(dir, 'mosquitto.conf');
+  writeFileSync(
+    conf,
+    [
+      // Run as whoever runs the tests (root on CI) instead of dropping to `mosquitto`, which cannot read the temp dir.
+      `user ${userInfo().username}`,
+      'per_listener_settings false',
+      'allow_anonymous false',
+      `password_file ${passwd}`,
+      `acl_file ${acl}`,
+      `listener ${port} 127.0.0.1`,
+      'persistence true',
+      `persistence_location ${dir}/`,
+      'log_dest stderr',
+      'log_type error',
+      'log_type warning',
+      '',
+    ].join('\n'),
+  );
+  let child: ChildProcess | undefined;
+  let stderr = '';
+
+  const start = async () => {
+    stderr = '';
+    const proc = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = proc;
+    proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline) {
+      if (proc.exitCode !== null) throw new Error(`mosquitto exited with ${proc.exitCode}: ${stderr}`);
+      if (await canConnect(port)) return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    proc.kill('SIGKILL');
+    throw new Error(`mosquitto did not listen on ${port} within 5 s: ${stderr}`);
+  };
+  const stop = async () => {
+    const proc = child;
+    child = undefined;
+    if (!proc || proc.exitCode !== null) return;
+    await new Promise<void>((res) => {
+      proc.once('exit', () => res());
+      proc.kill('SIGTERM');
+    });
+  };
+  await start();
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    port,
+    dir,
+    start,
+    stop,
+    dispose: async () => {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
