@@ -1,10 +1,5 @@
 import { z } from 'zod';
 
-/** Site and gate ids appear in topics and mosquitto `pattern` ACLs, so they must be one topic level each. */
-export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-const idField = (key: string) =>
-  z.string().regex(ID_PATTERN, { error: (i) => `cloud.${key} "${String(i.input)}" is not allowed: use 1-64 of A-Z a-z 0-9 _ -` });
-
 const base64Key = z.string().refine((s) => /^[A-Za-z0-9+/]{43}=$/.test(s), {
   error: (i) => `cloud.operatorKeys entry "${String(i.input)}" is not an Ed25519 public key (32 bytes of base64, 44 characters)`,
 });
@@ -18,17 +13,14 @@ export const cloudConfigSchema = z
         error: (i) => `cloud.url "${String(i.input)}" is not allowed: use mqtt://host:port or mqtts://host:port (or empty to disable)`,
       })
       .default(''),
-    /** Defaults to `postern-<site>-<gate>`. */
+    /** Defaults to `postern-<gate.site>-<gate.id>`. */
     clientId: z.string().max(128, { error: 'cloud.clientId is longer than 128 characters' }).default(''),
-    /** Per-gate broker login; the production ACL expects `<site>/<gate>`. Empty = `<site>/<gate>`. */
+    /** Per-gate broker login; empty = `<gate.site>/<gate.id>`, which the production ACL (scripts/mosquitto/acl) expects. */
     username: z.string().default(''),
     /** File holding the broker password on its first line (kept out of the config so the config can be shared). */
     passwordFile: z.string().default(''),
     /** CA bundle for mqtts:// when the broker's certificate is not signed by a public CA. */
     caFile: z.string().default(''),
-    /** Optional here: the daemon falls back to `gate.site` / `gate.id`. */
-    site: idField('site').optional(),
-    gate: idField('gate').optional(),
     /** Ed25519 public keys (base64) whose signatures the gate accepts on `cmd` and `credentials`. */
     operatorKeys: z.array(base64Key).default([]),
     homeAssistant: z
