@@ -12,4 +12,5 @@ module.exports = {
   },
   transformIgnorePatterns: ['/node_modules/(?!(lowdb|steno)/)'],
   testTimeout: 30000,
+  reporters: ['default', '<rootDir>/tests/reporters/summary-line.js'],
 };
