@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { DigitalInput } from '../gpio/types';
 import {
   CMD,
@@ -247,16 +248,9 @@ function busError(err: unknown, op: 'read' | 'write'): Pn532Error {
   return new Pn532Error('bus', `I2C ${op} failed: ${busCode}`, busCode);
 }
 
+/** Resolves after `ms`, or early on abort (the caller checks the signal). */
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-  });
+  return delay(ms, undefined, signal ? { signal } : {}).catch(() => undefined);
 }
 
 /** Resolves true as soon as IRQ is asserted, false at the deadline or on abort. */

@@ -1,0 +1,45 @@
+import { z } from 'zod';
+
+const int = (min: number, max: number, dflt: number, unit: string) =>
+  z
+    .number()
+    .int(`must be a whole number of ${unit}`)
+    .min(min, `must be at least ${min} ${unit}`)
+    .max(max, `must be at most ${max} ${unit}`)
+    .default(dflt);
+
+/**
+ * The `cards` section: the PN532 on I2C. Defaults suit a PN532 board on /dev/i2c-1 with its address
+ * jumpers in I2C mode; the bus number and IRQ pin are the only settings an installer usually touches.
+ */
+export const cardsSchema = z
+  .strictObject({
+    /** N in /dev/i2c-N; 1 is the Pi's header pins 3 (SDA) and 5 (SCL). */
+    i2cBus: int(0, 255, 1, 'bus numbers'),
+    /** 7-bit address; a PN532 answers at 0x24 (36). */
+    address: z.number().int().min(0x03, 'must be a 7-bit I2C address, 3..119').max(0x77, 'must be a 7-bit I2C address, 3..119').default(0x24),
+    /** BCM pin wired to the PN532's IRQ (active low). Without it the driver polls the status byte. */
+    irqPin: z.number().int().min(0, 'must be a BCM pin number 0..53').max(53, 'must be a BCM pin number 0..53').optional(),
+    /** Pause between polls of the field. */
+    pollIntervalMs: int(0, 1000, 10, 'ms'),
+    /**
+     * MxRtyPassiveActivation: how many more activation attempts one poll makes before reporting an empty
+     * field. 255 would make a poll wait for ever for a card, so it is not allowed.
+     */
+    passiveActivationRetries: int(0, 254, 8, 'retries (255 means retry for ever, which would hang each poll)'),
+    /** Empty polls in a row before a present card counts as removed; rides out a card at the edge of the field. */
+    removeAfterMisses: int(1, 50, 2, 'polls'),
+    ackTimeoutMs: int(5, 1000, 30, 'ms'),
+    responseTimeoutMs: int(50, 10_000, 500, 'ms'),
+    /** Re-initialisation after a fault waits initialMs, doubling per consecutive failure up to maxMs. */
+    backoff: z
+      .strictObject({
+        initialMs: int(1, 60_000, 50, 'ms'),
+        maxMs: int(1, 600_000, 5000, 'ms'),
+      })
+      .refine((b) => b.maxMs >= b.initialMs, { message: 'maxMs must be at least initialMs' })
+      .prefault({}),
+  })
+  .prefault({});
+
+export type CardsConfig = z.output<typeof cardsSchema>;

@@ -1,0 +1,194 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import type { DigitalInput } from '../../drivers/gpio/types';
+import type { TypeATarget } from '../../drivers/nfc/commands';
+import { Pn532, Pn532Error } from '../../drivers/nfc/pn532';
+import type { I2cTransport } from '../../drivers/nfc/transport';
+import { hashCardUid, isRandomUid, normaliseUid } from '../credentials/card-id';
+import type { EventBus } from '../events/bus';
+import type { MethodHealth } from '../health';
+import type { Logger } from '../log';
+import { backoffMs } from './backoff';
+import type { CardsConfig } from './config';
+import { NO_TAP, tapStep, type Sighting, type TapEvent, type TapState } from './tap-tracker';
+
+export interface CardReaderOptions {
+  transport: I2cTransport;
+  bus: EventBus;
+  log: Logger;
+  health: MethodHealth;
+  /** The site HMAC key (firmware/keys): card UIDs are hashed with it the moment they are read. */
+  siteKey: Uint8Array;
+  config: CardsConfig;
+  /** The PN532 IRQ line, when wired (config `irqPin`). */
+  irq?: DigitalInput;
+}
+
+type CardListener = (cardHash: string) => void;
+
+interface TapWaiter {
+  resolve: (cardHash: string) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * The card reader: polls the PN532, turns what it sees into one `card.presented` per physical tap, and
+ * keeps going through any bus or reader fault (back off, re-initialise, report the card method degraded).
+ * Raw UIDs go no further than `sight()`: everything after it, events and listeners included, has the hash.
+ */
+export class CardReaderService {
+  private readonly pn532: Pn532;
+  private readonly cardListeners = new Set<CardListener>();
+  private readonly waiters: TapWaiter[] = [];
+  private tap: TapState = NO_TAP;
+  private loop: Promise<void> | undefined;
+  private abort = new AbortController();
+  private degradedReason: string | null = null;
+
+  constructor(private readonly options: CardReaderOptions) {
+    const { config, transport, irq } = options;
+    this.pn532 = new Pn532(transport, {
+      address: config.address,
+      ackTimeoutMs: config.ackTimeoutMs,
+      responseTimeoutMs: config.responseTimeoutMs,
+      ...(irq ? { irq } : {}),
+    });
+  }
+
+  start(): void {
+    if (this.loop) return;
+    this.abort = new AbortController();
+    this.loop = this.run(this.abort.signal);
+  }
+
+  /** Stops polling (aborting the command in flight) and fails any pending `nextTap`. */
+  async stop(): Promise<void> {
+    if (!this.loop) return;
+    this.abort.abort();
+    await this.loop;
+    this.loop = undefined;
+    for (const w of this.waiters.splice(0)) {
+      clearTimeout(w.timer);
+      w.reject(new Error('the card reader stopped before a card was presented'));
+    }
+  }
+
+  /** Called with the hash of every card presented (not those claimed by `nextTap`). Returns an unsubscribe. */
+  onCard(listener: CardListener): () => void {
+    this.cardListeners.add(listener);
+    return () => this.cardListeners.delete(listener);
+  }
+
+  /**
+   * The hash of the next card presented, for enrolment at the gate. That tap is claimed: it is recorded as
+   * `card.presented` with reason `enrolment` and not passed to the access listeners, so enrolling a card
+   * does not also open (or deny at) the door.
+   */
+  nextTap(timeoutMs: number): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const waiter: TapWaiter = {
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.waiters.splice(this.waiters.indexOf(waiter), 1);
+          reject(new Error(`no card was presented within ${timeoutMs} ms`));
+        }, timeoutMs),
+      };
+      this.waiters.push(waiter);
+    });
+  }
+
+  private async run(signal: AbortSignal): Promise<void> {
+    const { config, log } = this.options;
+    let failures = 0;
+    let initialised = false;
+    while (!signal.aborted) {
+      try {
+        if (!initialised) {
+          const fw = await this.pn532.initialise(config.passiveActivationRetries, 3, signal);
+          initialised = true;
+          log.info({ firmware: `${fw.version}.${fw.revision}` }, 'PN532 card reader initialised');
+        }
+        const target = await this.pn532.inListPassiveTargetA(signal);
+        this.observe(this.sight(target));
+        failures = 0;
+        this.recovered();
+        await sleep(config.pollIntervalMs, signal);
+      } catch (err) {
+        if (signal.aborted) break;
+        failures += 1;
+        initialised = false;
+        this.degraded(err, failures);
+        await sleep(backoffMs(failures, config.backoff.initialMs, config.backoff.maxMs), signal);
+      }
+    }
+  }
+
+  /** The only place a raw UID exists: it is normalised and hashed, or recognised as random, right here. */
+  private sight(target: TypeATarget | null): Sighting {
+    if (!target) return { kind: 'empty' };
+    const uid = normaliseUid(target.uid);
+    if (isRandomUid(uid)) return { kind: 'random-uid' };
+    return { kind: 'card', card: hashCardUid(this.options.siteKey, uid) };
+  }
+
+  private observe(sighting: Sighting): void {
+    const step = tapStep(this.tap, sighting, this.options.config.removeAfterMisses);
+    this.tap = step.state;
+    for (const event of step.events) this.publish(event);
+  }
+
+  private publish(event: TapEvent): void {
+    const { bus, log } = this.options;
+    if (event.kind === 'refused-random-uid') {
+      bus.emit({ type: 'card.refused', reason: 'random-uid' });
+      return;
+    }
+    if (event.kind === 'removed') {
+      bus.emit({ type: 'card.removed', reason: 'left-field', data: { card: event.card } });
+      return;
+    }
+    const waiter = this.waiters.shift();
+    bus.emit({ type: 'card.presented', reason: waiter ? 'enrolment' : 'tap', data: { card: event.card } });
+    if (waiter) {
+      clearTimeout(waiter.timer);
+      waiter.resolve(event.card);
+      return;
+    }
+    for (const listener of this.cardListeners) {
+      try {
+        listener(event.card);
+      } catch (err) {
+        log.error({ card: event.card, err: (err as Error).message }, 'card listener failed');
+      }
+    }
+  }
+
+  private degraded(err: unknown, failures: number): void {
+    const reason = faultReason(err);
+    this.options.log.warn({ reason, failures }, 'card reader fault; backing off and re-initialising');
+    this.options.health.set('card', 'degraded', reason);
+    if (this.degradedReason === null) this.options.bus.emit({ type: 'card.reader-degraded', reason });
+    this.degradedReason = reason;
+  }
+
+  private recovered(): void {
+    const wasDegraded = this.degradedReason !== null;
+    this.options.health.set('card', 'ok');
+    if (!wasDegraded) return;
+    this.options.log.info({ after: this.degradedReason }, 'card reader recovered');
+    this.options.bus.emit({ type: 'card.reader-recovered', reason: 'reinitialised' });
+    this.degradedReason = null;
+  }
+}
+
+/** A short reason code for health and events, e.g. `bus-EREMOTEIO`, `reader-timeout`. */
+function faultReason(err: unknown): string {
+  if (err instanceof Pn532Error) return err.code === 'bus' ? `bus-${err.busCode ?? 'EIO'}` : `reader-${err.code}`;
+  return 'reader-fault';
+}
+
+/** Resolves after `ms`, or early when the service stops. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return delay(ms, undefined, { signal }).catch(() => undefined);
+}
