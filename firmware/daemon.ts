@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { probeHardware, resolveHardwareMode } from '../drivers/detect';
 import { openGateGpio, type GateGpio } from '../drivers/gpio';
 import { BenchServer } from './bench/server';
+import { startCloud } from './cloud/start';
 import type { LoadedConfig } from './config/load';
 import type { GateConfig } from './config/schema';
 import { DoorController, relayActiveFor } from './door/controller';
@@ -11,6 +12,7 @@ import { MethodHealth } from './health';
 import { loadGateKeys, type GateKeys } from './keys/key-files';
 import { createLogger, type Logger } from './log';
 import { StateRegistry } from './state';
+import { startWatchdog } from './watchdog/watchdog';
 
 export interface DeviceLine {
   device: string;
@@ -62,6 +64,8 @@ export async function startGate(loaded: LoadedConfig, options: StartOptions = {}
     bus,
   );
   options.onDoor?.(door);
+  // Pings start now, before the slow modules (models), so a long start is not mistaken for a hang (issue #7).
+  const watchdog = startWatchdog({ env: process.env, log });
 
   const stack: { name: string; stop: () => Promise<void> | void }[] = [];
   const onStop = (name: string, stop: () => Promise<void> | void) => stack.push({ name, stop });
@@ -90,6 +94,10 @@ export async function startGate(loaded: LoadedConfig, options: StartOptions = {}
 
   // --- Feature modules, in start order. Each registers its own stop with onStop. ---
 
+  // Cloud link (issue #5): only with a broker url. Resident store targets get wired once the store is in the daemon.
+  const cloud = startCloud({ config: config.cloud, configSource: loaded.source, site: config.gate.site, gate: config.gate.id, dataDir: loaded.dataDir, bus, health, logger: log, gateSigningKey: keys.signingSecretKey, targets: { door, status: () => state.snapshot() } });
+  if (cloud) onStop('cloud', () => cloud.stop());
+
   // --- End of feature modules. ---
 
   let benchPort: number | null = null;
@@ -116,6 +124,7 @@ export async function startGate(loaded: LoadedConfig, options: StartOptions = {}
     stop(reason: string) {
       stopping ??= (async () => {
         door.forceLock();
+        watchdog.stopping();
         bus.emit({ type: 'gate.stopping', reason });
         for (const part of stack.reverse()) {
           try {
@@ -129,6 +138,7 @@ export async function startGate(loaded: LoadedConfig, options: StartOptions = {}
       return stopping;
     },
   };
+  watchdog.ready();
   bus.emit({ type: 'gate.started', reason: mode, data: { benchPort } });
   return runtime;
 }

@@ -9,6 +9,8 @@ export interface LinkActions {
   republishState(): void;
 }
 
+const unsupported = (cmd: string): CommandOutcome => ({ ok: false, reason: 'unsupported', detail: `${cmd} needs a resident store, which this gate does not have wired` });
+
 /** Carries out a command that has already passed verifyCommand and been recorded in the replay cache. */
 export async function dispatchCommand(command: VerifiedCommand, targets: CommandTargets, link: LinkActions): Promise<CommandOutcome> {
   const door = () => ({ door: targets.door.snapshot() });
@@ -26,15 +28,18 @@ export async function dispatchCommand(command: VerifiedCommand, targets: Command
       targets.door.setMode(command.args.on ? 'lockdown' : 'normal', 'remote');
       return { ok: true, result: door() };
     case 'revoke-resident':
+      if (!targets.revokeResident) return unsupported(command.cmd);
       await targets.revokeResident(command.args.residentId);
       return { ok: true, result: { residentId: command.args.residentId, revoked: true } };
     case 'withdraw-consent':
+      if (!targets.withdrawConsent) return unsupported(command.cmd);
       return { ok: true, result: { receipt: await targets.withdrawConsent(command.args.residentId) } };
     case 'sync':
+      if (!targets.credentials) return unsupported(command.cmd);
       link.requestResync('requested');
       return { ok: true, result: { credentialsVersion: targets.credentials.version() } };
     case 'status':
       link.republishState();
-      return { ok: true, result: { ...targets.status(), ...door(), credentialsVersion: targets.credentials.version() } };
+      return { ok: true, result: { ...targets.status(), credentialsVersion: targets.credentials?.version() ?? null } };
   }
 }

@@ -47,9 +47,9 @@ export function discoveryMessages(id: GateIdentity, topics: GateTopics, prefix: 
         unique_id: `postern_${id.site}_${id.gate}_alarm`,
         device_class: 'problem',
         state_topic: topics.state,
-        value_template: "{{ 'ON' if value_json.door.alarms | length > 0 else 'OFF' }}",
+        value_template: "{{ 'ON' if value_json.alarms | length > 0 else 'OFF' }}",
         json_attributes_topic: topics.state,
-        json_attributes_template: '{{ {"alarms": value_json.door.alarms} | tojson }}',
+        json_attributes_template: '{{ {"alarms": value_json.alarms} | tojson }}',
       },
     ],
   ];

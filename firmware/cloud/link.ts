@@ -168,8 +168,8 @@ export class CloudLink {
   }
 
   private stateBody(): Record<string, unknown> {
-    const { targets, health } = this.deps;
-    return { door: targets.door.snapshot(), methods: health.snapshot(), credentialsVersion: targets.credentials.version() };
+    const { targets } = this.deps;
+    return { ...targets.status(), credentialsVersion: targets.credentials?.version() ?? null };
   }
 
   private publishState(force: boolean): void {
@@ -182,7 +182,7 @@ export class CloudLink {
   }
 
   private requestResync(reason: 'requested' | 'version-gap'): void {
-    const version = this.deps.targets.credentials.version();
+    const version = this.deps.targets.credentials?.version() ?? 0;
     this.deps.bus.emit({ type: 'credentials.resync-requested', reason, data: { version } });
     this.client?.publish(this.topics.credentialsSync, JSON.stringify({ site: this.deps.identity.site, gate: this.deps.identity.gate, version, reason, ts: new Date(this.now()).toISOString() }), { qos: 1 });
   }
@@ -243,18 +243,23 @@ export class CloudLink {
       bus.emit({ type: 'credentials.rejected', reason: verdict.reason, data: { detail: verdict.detail } });
       return;
     }
-    const decision = decideCredentialUpdate(verdict.message, targets.credentials.version());
+    const store = targets.credentials;
+    if (!store) {
+      bus.emit({ type: 'credentials.rejected', reason: 'unsupported', data: { detail: 'this gate has no resident store wired' } });
+      return;
+    }
+    const decision = decideCredentialUpdate(verdict.message, store.version());
     switch (decision.action) {
       case 'apply-delta':
-        await targets.credentials.applyDelta(decision.delta);
-        bus.emit({ type: 'credentials.updated', reason: 'delta', data: { version: targets.credentials.version(), added: decision.delta.add.length, removed: decision.delta.remove.length } });
+        await store.applyDelta(decision.delta);
+        bus.emit({ type: 'credentials.updated', reason: 'delta', data: { version: store.version(), added: decision.delta.add.length, removed: decision.delta.remove.length } });
         break;
       case 'replace-all':
-        await targets.credentials.replaceAll(decision.set);
-        bus.emit({ type: 'credentials.updated', reason: 'full', data: { version: targets.credentials.version(), count: decision.set.credentials.length } });
+        await store.replaceAll(decision.set);
+        bus.emit({ type: 'credentials.updated', reason: 'full', data: { version: store.version(), count: decision.set.credentials.length } });
         break;
       case 'ignore':
-        bus.emit({ type: 'credentials.ignored', reason: decision.reason, data: { version: targets.credentials.version() } });
+        bus.emit({ type: 'credentials.ignored', reason: decision.reason, data: { version: store.version() } });
         break;
       case 'resync':
         this.requestResync('version-gap');

@@ -10,13 +10,15 @@ export interface CredentialTarget {
 
 /**
  * Everything a remote command may touch. The daemon wires it to the real door, store and consent
- * modules, so the cloud module depends on no concrete class of theirs.
+ * modules, so the cloud module depends on no concrete class of theirs. A gate without a resident store
+ * leaves the optional parts out; their commands are then answered `unsupported` and change nothing.
  */
 export interface CommandTargets {
   door: DoorPort;
-  revokeResident(residentId: string): unknown | Promise<unknown>;
-  /** Deletes the resident's face template and returns the signed deletion receipt (red line 3). */
-  withdrawConsent(residentId: string): object | Promise<object>;
+  /** The gate state as /api/state shows it (door.relay, door.contact, alarms, methods): also the retained `state`. */
   status(): Record<string, unknown>;
-  credentials: CredentialTarget;
+  revokeResident?(residentId: string): unknown | Promise<unknown>;
+  /** Deletes the resident's face template and returns the signed deletion receipt (red line 3). */
+  withdrawConsent?(residentId: string): object | Promise<object>;
+  credentials?: CredentialTarget;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { cloudConfigSchema } from '../cloud/config';
 import { adminSchema, benchSchema, doorSchema, gateSchema, gpioSchema, hardwareSchema } from './base';
 
 /**
@@ -17,6 +18,7 @@ export const configSchema = z.strictObject({
   bench: benchSchema,
   admin: adminSchema,
   // Feature sections are added here, one line each.
+  cloud: cloudConfigSchema,
 });
 
 export type GateConfigInput = z.input<typeof configSchema>;

@@ -10,4 +10,5 @@ export interface CliIo {
 export type CliCommand = { summary: string; run: (args: string[], io: CliIo) => Promise<number> };
 
 export const commands: Record<string, () => Promise<CliCommand>> = {
+  remote: () => import('./remote.js'),
 };

@@ -1,0 +1,296 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import nacl from 'tweetnacl';
+import { commandBodyFor, MAX_VALIDITY_MS } from '../../firmware/cloud/commands';
+import { openEnvelope, sign, type Envelope } from '../../firmware/cloud/envelope';
+import { HA_PAYLOAD_COMMANDS, haCommandTopic } from '../../firmware/cloud/homeassistant';
+import { gateTopics, type GateIdentity } from '../../firmware/cloud/topics';
+import { hashCardUid } from '../../firmware/credentials/card-id';
+import type { CliIo } from './registry';
+
+/** Operator side of docs/PROTOCOL.md: keys, signed commands, credential sets hashed locally, the HA bridge. */
+
+export function readSecretKey(path: string): Uint8Array {
+  const bytes = Buffer.from(readFileSync(path, 'utf8').trim(), 'base64');
+  if (bytes.length !== nacl.sign.secretKeyLength) throw new Error(`${path} does not hold an Ed25519 secret key (64 bytes of base64)`);
+  return new Uint8Array(bytes);
+}
+
+export function publicKeyOf(secretKey: Uint8Array): string {
+  return Buffer.from(secretKey.subarray(32)).toString('base64');
+}
+
+export function signCommand(secretKey: Uint8Array, gate: GateIdentity, cmd: string, args: Record<string, unknown>, ttlSeconds = 30, nowMs = Date.now()): Envelope {
+  const nonce = randomBytes(18).toString('base64url');
+  return sign('cmd', commandBodyFor(gate, cmd, args, nowMs, ttlSeconds * 1000, nonce), secretKey);
+}
+
+export interface CardAssignment {
+  uid: string;
+  residentId: string;
+}
+
+/** Hashes every UID with the site key here, on the operator's machine: the broker only ever sees hashes. */
+export function signCredentialSet(secretKey: Uint8Array, siteKey: Uint8Array, gate: GateIdentity, version: number, cards: CardAssignment[], nowMs = Date.now()): Envelope {
+  const credentials = cards.map((c) => ({ cardHash: hashCardUid(siteKey, c.uid), residentId: c.residentId }));
+  return sign('credentials', { kind: 'credentials', site: gate.site, gate: gate.gate, issuedAt: nowMs, type: 'full', version, credentials }, secretKey);
+}
+
+export function signCredentialDelta(
+  secretKey: Uint8Array,
+  siteKey: Uint8Array,
+  gate: GateIdentity,
+  from: number,
+  to: number,
+  add: CardAssignment[],
+  removeUids: string[],
+  nowMs = Date.now(),
+): Envelope {
+  return sign(
+    'credentials',
+    {
+      kind: 'credentials',
+      site: gate.site,
+      gate: gate.gate,
+      issuedAt: nowMs,
+      type: 'delta',
+      from,
+      to,
+      add: add.map((c) => ({ cardHash: hashCardUid(siteKey, c.uid), residentId: c.residentId })),
+      remove: removeUids.map((uid) => hashCardUid(siteKey, uid)),
+    },
+    secretKey,
+  );
+}
+
+export interface GateAnswer {
+  /** The gate's answer body (kind "result"). */
+  body: Record<string, unknown>;
+  /** The gate key that signed it, base64; check it against the gate's provisioned public key. */
+  key: string;
+}
+
+/** Publishes a command with MQTT 5 correlation data and waits for the gate's signed answer to it. */
+export async function sendCommand(client: MqttClient, gate: GateIdentity, envelope: Envelope, timeoutMs = 10_000, gateKey?: string): Promise<GateAnswer> {
+  const topics = gateTopics(gate);
+  const correlation = randomBytes(16);
+  await client.subscribeAsync(topics.cmdResult, { qos: 1 });
+  const answer = new Promise<GateAnswer>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      client.off('message', onMessage);
+      reject(new Error(`no answer from ${gate.site}/${gate.gate} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    function onMessage(topic: string, payload: Buffer, packet: { properties?: { correlationData?: Buffer } }) {
+      if (topic !== topics.cmdResult || !packet.properties?.correlationData?.equals(correlation)) return;
+      clearTimeout(timer);
+      client.off('message', onMessage);
+      const outer = JSON.parse(payload.toString()) as Envelope;
+      const opened = openEnvelope(payload, 'result', new Set([gateKey ?? outer.key]), 1 << 20);
+      if (!opened.ok) reject(new Error(`gate answer failed verification: ${opened.reason} (${opened.detail})`));
+      else resolve({ body: opened.body as Record<string, unknown>, key: opened.key });
+    }
+    client.on('message', onMessage);
+  });
+  await client.publishAsync(topics.cmd, JSON.stringify(envelope), { qos: 1, properties: { responseTopic: topics.cmdResult, correlationData: correlation } });
+  return answer;
+}
+
+/**
+ * Home Assistant's lock entity publishes plain LOCK/UNLOCK/OPEN on the bridge topic; only this bridge,
+ * holding an operator key, turns them into signed commands. Returns a function that stops it.
+ */
+export async function runHaBridge(client: MqttClient, secretKey: Uint8Array, commandTopicRoot: string, log: (line: string) => void): Promise<() => void> {
+  const filter = `${commandTopicRoot}/+/+/set`;
+  await client.subscribeAsync(filter, { qos: 1 });
+  const onMessage = (topic: string, payload: Buffer, packet: { retain?: boolean }) => {
+    const [site, gate] = topic.slice(commandTopicRoot.length + 1).split('/');
+    if (!site || !gate || topic !== haCommandTopic(commandTopicRoot, { site, gate })) return;
+    const mapped = HA_PAYLOAD_COMMANDS[payload.toString().trim()];
+    if (!mapped || packet.retain) {
+      log(`ignored ${packet.retain ? 'retained ' : ''}payload on ${topic}`);
+      return;
+    }
+    const envelope = signCommand(secretKey, { site, gate }, mapped.cmd, mapped.args, 15);
+    void sendCommand(client, { site, gate }, envelope).then(
+      (a) => log(`${site}/${gate} ${mapped.cmd}: ${a.body.ok ? 'ok' : `refused (${String(a.body.reason)})`}`),
+      (err: Error) => log(`${site}/${gate} ${mapped.cmd}: ${err.message}`),
+    );
+  };
+  client.on('message', onMessage);
+  return () => client.off('message', onMessage);
+}
+
+function parseCards(path: string): CardAssignment[] {
+  const text = readFileSync(path, 'utf8');
+  if (path.endsWith('.json')) {
+    const rows = JSON.parse(text) as unknown;
+    if (!Array.isArray(rows)) throw new Error(`${path}: expected a JSON array of {"uid","residentId"}`);
+    return rows.map((r, i) => {
+      const { uid, residentId } = (r ?? {}) as Record<string, unknown>;
+      if (typeof uid !== 'string' || typeof residentId !== 'string') throw new Error(`${path}[${i}]: needs string "uid" and "residentId"`);
+      return { uid, residentId };
+    });
+  }
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'))
+    .map((line, i) => {
+      const [uid, residentId] = line.split(',').map((s) => s.trim());
+      if (!uid || !residentId) throw new Error(`${path} line ${i + 1}: expected "UID,residentId"`);
+      return { uid, residentId };
+    });
+}
+
+const USAGE = `usage: postern remote <keygen|pubkey|sign|send|credentials|ha-bridge> [options]
+  keygen      --out FILE                          new operator key (0600); prints the public key for cloud.operatorKeys
+  pubkey      --key FILE
+  sign        --key FILE --site S --gate G [--ttl SEC] CMD [ARGS_JSON]      print a signed envelope
+  send        BROKER --key FILE --site S --gate G [--ttl SEC] [--gate-key B64] CMD [ARGS_JSON]
+  credentials BROKER --key FILE --site-key FILE --site S --gate G --version N --cards FILE(.csv|.json)
+              BROKER --key FILE --site-key FILE --site S --gate G --from N --to M [--cards FILE] [--remove FILE]
+  ha-bridge   BROKER --key FILE [--root postern-ha/v1]
+  BROKER = --broker URL [--username U] [--password-file F] [--ca FILE]
+  commands: open, hold-unlocked, relock, lockdown {"on":true|false}, revoke-resident {"residentId":..},
+            withdraw-consent {"residentId":..}, sync, status`;
+
+const OPTIONS = {
+  out: { type: 'string' },
+  key: { type: 'string' },
+  'site-key': { type: 'string' },
+  site: { type: 'string' },
+  gate: { type: 'string' },
+  ttl: { type: 'string' },
+  'gate-key': { type: 'string' },
+  broker: { type: 'string' },
+  username: { type: 'string' },
+  'password-file': { type: 'string' },
+  ca: { type: 'string' },
+  version: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  cards: { type: 'string' },
+  remove: { type: 'string' },
+  root: { type: 'string' },
+  timeout: { type: 'string' },
+} as const;
+
+async function connectBroker(values: Record<string, string | undefined>): Promise<MqttClient> {
+  if (!values.broker) throw new Error('--broker URL is required');
+  const options: IClientOptions = { protocolVersion: 5, reconnectPeriod: 0, clientId: `postern-remote-${randomBytes(4).toString('hex')}` };
+  if (values.username) options.username = values.username;
+  if (values['password-file']) options.password = readFileSync(values['password-file'], 'utf8').split('\n')[0]!.trim();
+  if (values.ca) options.ca = readFileSync(values.ca);
+  return mqtt.connectAsync(values.broker, options);
+}
+
+function need(values: Record<string, string | undefined>, name: string): string {
+  const v = values[name];
+  if (!v) throw new Error(`--${name} is required`);
+  return v;
+}
+
+function integer(values: Record<string, string | undefined>, name: string): number {
+  const n = Number(need(values, name));
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer, got "${values[name]}"`);
+  return n;
+}
+
+function commandFrom(positionals: string[]): { cmd: string; args: Record<string, unknown> } {
+  const [cmd, argsText] = positionals;
+  if (!cmd) throw new Error('name the command, e.g. open');
+  let args: unknown = {};
+  if (argsText !== undefined) {
+    try {
+      args = JSON.parse(argsText);
+    } catch {
+      throw new Error(`command arguments must be a JSON object, got ${argsText}`);
+    }
+  }
+  if (typeof args !== 'object' || args === null || Array.isArray(args)) throw new Error('command arguments must be a JSON object');
+  return { cmd, args: args as Record<string, unknown> };
+}
+
+export const summary = 'operator tool: keys, signed remote commands, credential sets, Home Assistant bridge';
+
+export async function run(argv: string[], io: CliIo): Promise<number> {
+  const [sub, ...rest] = argv;
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    io.err(`${(err as Error).message}\n${USAGE}`);
+    return 64;
+  }
+  const { values, positionals } = parsed;
+  const gate = () => ({ site: need(values, 'site'), gate: need(values, 'gate') });
+  const ttl = () => {
+    const t = values.ttl === undefined ? 30 : Number(values.ttl);
+    if (!(t > 0 && t * 1000 <= MAX_VALIDITY_MS)) throw new Error(`--ttl must be between 1 and ${MAX_VALIDITY_MS / 1000} seconds`);
+    return t;
+  };
+  try {
+    switch (sub) {
+      case 'keygen': {
+        const out = need(values, 'out');
+        if (existsSync(out)) throw new Error(`${out} exists; refusing to overwrite an operator key`);
+        const pair = nacl.sign.keyPair();
+        writeFileSync(out, Buffer.from(pair.secretKey).toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+        io.out(publicKeyOf(pair.secretKey));
+        return 0;
+      }
+      case 'pubkey':
+        io.out(publicKeyOf(readSecretKey(need(values, 'key'))));
+        return 0;
+      case 'sign': {
+        const { cmd, args } = commandFrom(positionals);
+        io.out(JSON.stringify(signCommand(readSecretKey(need(values, 'key')), gate(), cmd, args, ttl())));
+        return 0;
+      }
+      case 'send': {
+        const { cmd, args } = commandFrom(positionals);
+        const envelope = signCommand(readSecretKey(need(values, 'key')), gate(), cmd, args, ttl());
+        const client = await connectBroker(values);
+        try {
+          const answer = await sendCommand(client, gate(), envelope, Number(values.timeout ?? 10) * 1000, values['gate-key']);
+          io.out(JSON.stringify(answer.body));
+          return answer.body.ok === true ? 0 : 1;
+        } finally {
+          await client.endAsync();
+        }
+      }
+      case 'credentials': {
+        const secret = readSecretKey(need(values, 'key'));
+        const siteKey = new Uint8Array(Buffer.from(readFileSync(need(values, 'site-key'), 'utf8').trim(), 'base64'));
+        const envelope =
+          values.from === undefined
+            ? signCredentialSet(secret, siteKey, gate(), integer(values, 'version'), parseCards(need(values, 'cards')))
+            : signCredentialDelta(secret, siteKey, gate(), integer(values, 'from'), integer(values, 'to'), values.cards ? parseCards(values.cards) : [], values.remove ? parseCards(values.remove).map((c) => c.uid) : []);
+        const client = await connectBroker(values);
+        try {
+          await client.publishAsync(gateTopics(gate()).credentials, JSON.stringify(envelope), { qos: 1, retain: values.from === undefined });
+        } finally {
+          await client.endAsync();
+        }
+        io.out(`published ${values.from === undefined ? `full set v${values.version}` : `delta v${values.from}→v${values.to}`} to ${gate().site}/${gate().gate}`);
+        return 0;
+      }
+      case 'ha-bridge': {
+        const client = await connectBroker(values);
+        await runHaBridge(client, readSecretKey(need(values, 'key')), values.root ?? 'postern-ha/v1', io.out);
+        io.out('bridge running; Ctrl-C to stop');
+        await new Promise<void>((resolve) => process.once('SIGINT', resolve).once('SIGTERM', resolve));
+        await client.endAsync();
+        return 0;
+      }
+      default:
+        io.err(USAGE);
+        return 64;
+    }
+  } catch (err) {
+    io.err(`postern remote ${sub ?? ''}: ${(err as Error).message}`);
+    return 1;
+  }
+}

@@ -1,0 +1,188 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import nacl from 'tweetnacl';
+import { commandBodyFor } from '../../firmware/cloud/commands';
+import { sign, type Envelope } from '../../firmware/cloud/envelope';
+import { gateTopics } from '../../firmware/cloud/topics';
+import { sendCommand, signCommand, signCredentialSet } from '../../scripts/cli/remote';
+import { startDaemon, type StartedDaemon } from '../helpers/daemon';
+import { startMosquitto, type Broker } from '../helpers/mosquitto';
+import { captureClient } from '../helpers/mqtt-capture';
+
+/** The real built daemon, a real mosquitto with the production ACL, and the operator tool's own signing code. */
+const GATE = { site: 'site1', gate: 'gate-a' };
+const GATE_USER = { username: 'site1/gate-a', password: randomBytes(12).toString('hex') };
+const OPERATOR = { username: 'operator', password: randomBytes(12).toString('hex') };
+const HOME_ASSISTANT = { username: 'homeassistant', password: randomBytes(12).toString('hex') };
+const topics = gateTopics(GATE);
+const operatorKey = nacl.sign.keyPair();
+const strangerKey = nacl.sign.keyPair();
+const b64 = (u: Uint8Array) => Buffer.from(u).toString('base64');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let broker: Broker;
+let dir: string;
+let gate: StartedDaemon;
+let capture: Awaited<ReturnType<typeof captureClient>>;
+
+function gateConfig() {
+  return {
+    gate: { site: GATE.site, id: GATE.gate },
+    door: { pulseMs: 600, forcedGraceMs: 0 },
+    cloud: { url: broker.url, passwordFile: 'gate.pass', operatorKeys: [b64(operatorKey.publicKey)], reconnectSeconds: 0.2, skewSeconds: 5, maxPayloadBytes: 2048, homeAssistant: { enabled: true } },
+  };
+}
+
+async function answerTo(raw: string | Buffer, properties = true) {
+  const correlation = randomBytes(8);
+  await capture.client.publishAsync(topics.cmd, raw, { qos: 1, ...(properties ? { properties: { responseTopic: topics.cmdResult, correlationData: correlation } } : {}) });
+  const res = await capture.waitFor((m) => m.topic === topics.cmdResult && !!m.correlationData?.equals(correlation));
+  return JSON.parse((JSON.parse(res.payload.toString()) as Envelope).body) as Record<string, unknown>;
+}
+
+const unlocks = async () => (await gate.events()).filter((e) => e.type === 'door.unlocked').length;
+
+beforeAll(async () => {
+  broker = await startMosquitto([GATE_USER, OPERATOR, HOME_ASSISTANT]);
+  dir = mkdtempSync(join(tmpdir(), 'postern-cloud-e2e-'));
+  writeFileSync(join(dir, 'gate.pass'), GATE_USER.password + '\n', { mode: 0o600 });
+  capture = await captureClient(broker.url, OPERATOR, ['postern/v1/#', 'homeassistant/#'], { clientId: 'e2e-operator', persistent: true });
+  gate = await startDaemon({ dir, config: gateConfig() });
+  await capture.waitFor((m) => m.topic === topics.availability && m.payload.toString() === 'online');
+}, 30_000);
+
+afterAll(async () => {
+  await gate?.stop(true);
+  await capture?.close();
+  await broker?.dispose();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('announces itself: retained availability and state, Home Assistant discovery with no unsigned path in', async () => {
+  const state = await capture.waitFor((m) => m.topic === topics.state);
+  expect(state.retain).toBe(true);
+  expect(JSON.parse(state.payload.toString())).toMatchObject({ door: { relay: 'locked', contact: 'closed' }, alarms: [] });
+  const ha = await captureClient(broker.url, HOME_ASSISTANT, ['homeassistant/#', topics.state]);
+  try {
+    const lock = await ha.waitFor((m) => m.topic === 'homeassistant/lock/site1/gate-a/config');
+    const config = JSON.parse(lock.payload.toString());
+    expect(config).toMatchObject({ availability_topic: topics.availability, state_topic: topics.state, command_topic: 'postern-ha/v1/site1/gate-a/set' });
+    await ha.waitFor((m) => m.topic === 'homeassistant/binary_sensor/site1/gate-a_contact/config');
+    await ha.waitFor((m) => m.topic === 'homeassistant/binary_sensor/site1/gate-a_alarm/config');
+    await ha.waitFor((m) => m.topic === topics.state);
+    // Home Assistant itself cannot put anything on the gate's command topic: only the signing bridge can
+    await expect(ha.client.publishAsync(topics.cmd, 'OPEN', { qos: 1 })).rejects.toMatchObject({ code: 135 });
+  } finally {
+    await ha.close();
+  }
+});
+
+test('a signed open opens the sim door; the same bytes captured off the broker and re-published do nothing', async () => {
+  const envelope = signCommand(operatorKey.secretKey, GATE, 'open', {});
+  const answer = await sendCommand(capture.client, GATE, envelope);
+  expect(answer.body).toMatchObject({ kind: 'result', ok: true, cmd: 'open', site: 'site1', gate: 'gate-a' });
+  expect((await gate.state()).door.relay).toBe('unlocked');
+  await gate.waitForEvent((e) => e.type === 'door.unlocked' && e.reason === 'remote');
+  await gate.waitForEvent((e) => e.type === 'door.locked', 3000);
+
+  const onWire = capture.messages.find((m) => m.topic === topics.cmd && m.payload.toString().includes(envelope.sig))!;
+  const before = await unlocks();
+  const replay = await answerTo(onWire.payload);
+  expect(replay).toMatchObject({ ok: false, reason: 'replayed' });
+  await gate.waitForEvent((e) => e.type === 'remote.rejected' && e.reason === 'replayed');
+  expect(await unlocks()).toBe(before);
+  expect(gate.simLevels().relay.level).toBe(0);
+});
+
+test('every rejection is an event and a cmd/res error, and never moves the relay', async () => {
+  const now = Date.now();
+  const body = (extra: Record<string, unknown> = {}) => ({ ...commandBodyFor(GATE, 'open', {}, now, 20_000, randomBytes(12).toString('base64url')), ...extra });
+  const env = (b: Record<string, unknown>, key = operatorKey.secretKey) => JSON.stringify(sign('cmd', b, key));
+  const tampered = sign('cmd', body(), operatorKey.secretKey);
+  const cases: Array<[string, string]> = [
+    ['bad-signature', JSON.stringify({ ...tampered, body: tampered.body.replace('"open"', '"lockdown"') })],
+    ['unknown-key', env(body(), strangerKey.secretKey)],
+    ['wrong-gate', env(body({ gate: 'gate-b' }))],
+    ['wrong-site', env(body({ site: 'site2' }))],
+    ['expired', env(body({ issuedAt: now - 60_000, expiresAt: now - 30_000 }))],
+    ['not-yet-valid', env(body({ issuedAt: now + 30_000, expiresAt: now + 40_000 }))],
+    ['expiry-too-far', env(body({ expiresAt: now + 120_000 }))],
+    ['malformed', '{"v":1,"key":'],
+    ['oversized', env(body({ args: {}, padding: 'x'.repeat(3000) }))],
+    ['unknown-command', env(body({ cmd: 'disable-alarms' }))],
+  ];
+  const before = await unlocks();
+  for (const [reason, raw] of cases) {
+    expect({ reason, answer: await answerTo(raw) }).toMatchObject({ reason, answer: { ok: false, reason } });
+    await gate.waitForEvent((e) => e.type === 'remote.rejected' && e.reason === reason);
+  }
+  // retained commands: refused even when perfectly signed, and cleared afterwards
+  const retained = signCommand(operatorKey.secretKey, GATE, 'open', {});
+  await capture.client.publishAsync(topics.cmd, JSON.stringify(retained), { qos: 1, retain: true });
+  await gate.waitForEvent((e) => e.type === 'remote.rejected' && e.reason === 'retained');
+  await capture.client.publishAsync(topics.cmd, '', { qos: 1, retain: true });
+  await sleep(200);
+  expect(await unlocks()).toBe(before);
+  expect((await gate.state()).door.relay).toBe('locked');
+  expect(gate.simLevels().relay.level).toBe(0);
+});
+
+test('lockdown refuses a signed open; hold-unlocked and relock move the door; status answers with the gate state', async () => {
+  const send = async (cmd: string, args: Record<string, unknown> = {}) => (await sendCommand(capture.client, GATE, signCommand(operatorKey.secretKey, GATE, cmd, args))).body;
+  expect(await send('lockdown', { on: true })).toMatchObject({ ok: true });
+  expect(await send('open')).toMatchObject({ ok: false, reason: 'refused' });
+  expect((await gate.state()).door).toMatchObject({ relay: 'locked', mode: 'lockdown' });
+  expect(await send('lockdown', { on: false })).toMatchObject({ ok: true });
+  expect(await send('hold-unlocked')).toMatchObject({ ok: true });
+  expect((await gate.state()).door).toMatchObject({ relay: 'unlocked', mode: 'held-unlocked' });
+  expect(await send('relock')).toMatchObject({ ok: true });
+  expect((await gate.state()).door).toMatchObject({ relay: 'locked', mode: 'normal' });
+  const status = await send('status');
+  expect(status).toMatchObject({ ok: true, result: { door: { relay: 'locked' }, alarms: [] } });
+});
+
+test('outage: events made while the broker is down and across a daemon restart all arrive once, in order', async () => {
+  const eventIds = (events: { id: string }[]) => events.map((e) => e.id);
+  await broker.stop();
+  await gate.press('exit');
+  await gate.waitForEvent((e) => e.type === 'door.locked' && e.reason === 'pulse-ended', 3000);
+  const firstRun = eventIds(await gate.events());
+  await gate.stop(true);
+  gate = await startDaemon({ dir, config: gateConfig() });
+  await gate.press('exit');
+  await gate.waitForEvent((e) => e.type === 'door.locked' && e.reason === 'pulse-ended', 3000);
+  const secondRun = eventIds(await gate.events());
+  await broker.start();
+  const expected = [...firstRun, ...secondRun];
+  const received = () => capture.messages.filter((m) => m.topic === topics.events).map((m) => JSON.parse(m.payload.toString()) as { id: string; seq: number });
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline && !expected.every((id) => received().some((e) => e.id === id))) await sleep(50);
+  const ids = received().map((e) => e.id);
+  const missing = expected.filter((id) => !ids.includes(id));
+  expect(missing).toEqual([]);
+  expect(ids.length).toBe(new Set(ids).size);
+  // in order: the position of each expected id on the wire follows the order the gate made them
+  const positions = expected.map((id) => ids.indexOf(id));
+  expect(positions).toEqual([...positions].sort((a, b) => a - b));
+}, 40_000);
+
+test('credentials: a signed set pushed by the operator tool is applied or answered; the gate never publishes a raw UID, template or image', async () => {
+  const siteKey = randomBytes(32);
+  const uids = ['04A1B2C3D4E5F6', '04112233445566'];
+  await capture.client.publishAsync(topics.credentials, JSON.stringify(signCredentialSet(operatorKey.secretKey, siteKey, GATE, 1, uids.map((uid, i) => ({ uid, residentId: `r${i}` })))), { qos: 1 });
+  await gate.waitForEvent((e) => e.type.startsWith('credentials.'));
+  await sendCommand(capture.client, GATE, signCommand(operatorKey.secretKey, GATE, 'status', {}));
+  await sleep(300);
+  const fromGate = capture.messages.filter((m) => !m.topic.endsWith('/cmd') && !m.topic.endsWith('/credentials'));
+  expect(fromGate.length).toBeGreaterThan(10);
+  const bytes = Buffer.concat(fromGate.map((m) => Buffer.concat([Buffer.from(m.topic), m.payload])));
+  const text = bytes.toString('latin1');
+  for (const uid of uids) {
+    for (const form of [uid, uid.toLowerCase(), uid.match(/../g)!.join(':'), Buffer.from(uid, 'hex').toString('base64')]) expect(text).not.toContain(form);
+  }
+  expect(bytes.includes(Buffer.from([0xff, 0xd8, 0xff]))).toBe(false);
+  expect(bytes.includes(Buffer.from('\x89PNG', 'latin1'))).toBe(false);
+  expect(text).not.toMatch(/"(uid|template|descriptor|embedding|image|frame)"\s*:/i);
+});

@@ -1,0 +1,40 @@
+import mqtt, { type MqttClient } from 'mqtt';
+
+export interface CapturedMessage {
+  topic: string;
+  payload: Buffer;
+  retain: boolean;
+  correlationData?: Buffer;
+}
+
+/** An operator-side client that records every message on the given filters, byte for byte. */
+export async function captureClient(url: string, user: { username: string; password: string }, filters: string[], options: { clientId?: string; persistent?: boolean } = {}) {
+  const client: MqttClient = await mqtt.connectAsync(url, {
+    ...user,
+    protocolVersion: 5,
+    clientId: options.clientId ?? `capture-${Math.random().toString(16).slice(2)}`,
+    clean: !options.persistent,
+    reconnectPeriod: 200,
+    ...(options.persistent ? { properties: { sessionExpiryInterval: 600 } } : {}),
+  });
+  const messages: CapturedMessage[] = [];
+  client.on('message', (topic, payload, packet) => {
+    const correlationData = packet.properties?.correlationData;
+    messages.push({ topic, payload: Buffer.from(payload), retain: packet.retain, ...(correlationData ? { correlationData } : {}) });
+  });
+  if (filters.length > 0) await client.subscribeAsync(filters, { qos: 1, rap: true });
+  return {
+    client,
+    messages,
+    async waitFor(predicate: (m: CapturedMessage) => boolean, timeoutMs = 10_000): Promise<CapturedMessage> {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        const found = messages.find(predicate);
+        if (found) return found;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      throw new Error(`no matching message within ${timeoutMs} ms; topics seen: ${[...new Set(messages.map((m) => m.topic))].join(', ')}`);
+    },
+    close: () => client.endAsync(true),
+  };
+}
