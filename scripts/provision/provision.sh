@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Postern installer entry point. It checks for a new enough Node.js before any of the installer's own
+# JavaScript runs (an old Node could not even parse it), builds the source tree if it has not been
+# built, then hands over to dist/scripts/provision/main.js. See docs/INSTALL.md.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source_dir="$(cd "$here/../.." && pwd)"
+
+if ! command -v node >/dev/null 2>&1; then
+  echo "provision: Node.js is not installed; Postern needs 20.19 or newer (see docs/INSTALL.md)" >&2
+  exit 2
+fi
+if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)'; then
+  echo "provision: Node.js $(node -v) is too old; Postern needs 20.19 or newer (see docs/INSTALL.md)" >&2
+  exit 2
+fi
+
+main="$source_dir/dist/scripts/provision/main.js"
+if [ ! -f "$main" ] || [ ! -f "$source_dir/dist/firmware/main.js" ]; then
+  echo "building $source_dir (npm ci && npm run build) ..."
+  (cd "$source_dir" && npm ci --no-audit --no-fund && npm run build)
+fi
+exec node "$main" "$@"

@@ -1,0 +1,208 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import nacl from 'tweetnacl';
+import { loadConfig } from '../../firmware/config/load';
+import { KEY_FILES, loadGateKeys } from '../../firmware/keys/key-files';
+import { ids, makeSourceTree, makeStagingRoot, manifest, REPO } from './helpers/staging';
+
+const MAIN = join(REPO, 'dist/scripts/provision/main.js');
+const secrets = mkdtempSync(join(tmpdir(), 'postern-secrets-'));
+const passwordFile = join(secrets, 'password');
+writeFileSync(passwordFile, 'a-long-gate-password-42\n');
+const caFile = join(secrets, 'ca.pem');
+writeFileSync(caFile, '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n');
+const operatorPublic = Buffer.from(nacl.sign.keyPair().publicKey).toString('base64');
+const operatorFile = join(secrets, 'operator.pub');
+writeFileSync(operatorFile, `${operatorPublic}\n`);
+
+function provision(root: string, source: string, extra: string[] = [], base = true) {
+  const flags = base
+    ? ['--site', 'acme', '--gate', 'north', '--broker', 'mqtts://broker.example:8883', '--mqtt-password-file', passwordFile, '--ca-file', caFile, '--operator-key', operatorFile]
+    : [];
+  const r = spawnSync(process.execPath, [MAIN, '--root', root, '--source', source, '--non-interactive', ...flags, ...extra], { encoding: 'utf8' });
+  // npm's own warnings about this machine's npmrc are not the installer's.
+  const err = r.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('npm warn')).join('\n');
+  return { status: r.status, out: r.stdout, err };
+}
+
+describe('scripts/provision --root', () => {
+  const source = makeSourceTree();
+  const root = makeStagingRoot();
+  let first: ReturnType<typeof provision>;
+
+  beforeAll(() => {
+    first = provision(root, source);
+  });
+  afterAll(() => {
+    rmSync(root, { recursive: true, force: true });
+    rmSync(source, { recursive: true, force: true });
+  });
+
+  it('installs with every file, mode and owner as documented', () => {
+    expect(first.err).toBe('');
+    expect(first.status).toBe(0);
+    const users = ids(root, 'passwd');
+    const groups = ids(root, 'group');
+    const postern = users.postern!;
+    expect(postern).toBeGreaterThanOrEqual(100);
+    expect(postern).toBeLessThan(1000);
+    const pg = groups.postern!;
+    for (const g of ['gpio', 'i2c', 'video']) {
+      expect(readFileSync(join(root, 'etc/group'), 'utf8')).toMatch(new RegExp(`^${g}:x:\\d+:(.*,)?postern$`, 'm'));
+    }
+    expect(groups.video).toBe(44);
+    expect(readFileSync(join(root, 'etc/passwd'), 'utf8')).toContain(`postern:x:${postern}:${pg}:Postern gate controller:/var/lib/postern:/usr/sbin/nologin`);
+
+    const m = manifest(root);
+    const expectEntry = (path: string, type: string, mode: string, uid: number, gid: number) =>
+      expect({ path, ...m[path] }).toMatchObject({ path, type, mode, uid, gid });
+    expectEntry('/etc/postern', 'dir', '0750', 0, pg);
+    expectEntry('/etc/postern/config.json', 'file', '0640', 0, pg);
+    expectEntry('/etc/postern/mqtt-password', 'file', '0640', 0, pg);
+    expectEntry('/etc/postern/mqtt-ca.pem', 'file', '0644', 0, 0);
+    expectEntry('/etc/postern/keys', 'dir', '0700', postern, pg);
+    for (const f of Object.values(KEY_FILES)) expectEntry(`/etc/postern/keys/${f}`, 'file', '0600', postern, pg);
+    expectEntry('/var/lib/postern', 'dir', '0700', postern, pg);
+    expectEntry('/etc/systemd/system/postern.service', 'file', '0644', 0, 0);
+    expectEntry('/usr/local/bin/postern', 'file', '0755', 0, 0);
+    expect(m['/etc/systemd/system/multi-user.target.wants/postern.service']).toMatchObject({ type: 'link', content: '/etc/systemd/system/postern.service' });
+    expectEntry('/opt/postern', 'dir', '0755', 0, 0);
+    expectEntry('/opt/postern/dist/firmware/main.js', 'file', '0644', 0, 0);
+    expect(existsSync(join(root, 'opt/postern/node_modules/tweetnacl/package.json'))).toBe(true);
+
+    // Nothing else: every path is one of the above, an app file owned by root, or a parent directory.
+    const appFile = (p: string) => p.startsWith('/opt/postern/');
+    const known = new Set([
+      '/', '/etc', '/etc/os-release', '/etc/passwd', '/etc/group', '/etc/postern', '/etc/postern/config.json', '/etc/postern/mqtt-password',
+      '/etc/postern/mqtt-ca.pem', '/etc/postern/keys', ...Object.values(KEY_FILES).map((f) => `/etc/postern/keys/${f}`), '/var', '/var/lib',
+      '/var/lib/postern', '/etc/systemd', '/etc/systemd/system', '/etc/systemd/system/postern.service', '/etc/systemd/system/multi-user.target.wants',
+      '/etc/systemd/system/multi-user.target.wants/postern.service', '/usr', '/usr/local', '/usr/local/bin', '/usr/local/bin/postern', '/opt', '/opt/postern',
+    ]);
+    expect(Object.keys(m).filter((p) => !known.has(p) && !appFile(p))).toEqual([]);
+    const appEntries = Object.entries(m).filter(([p]) => appFile(p));
+    for (const [p, e] of appEntries) {
+      expect({ p, uid: e.uid, gid: e.gid, mode: e.mode }).toEqual({ p, uid: 0, gid: 0, mode: e.type === 'dir' ? '0755' : '0644' });
+    }
+    expect(Object.keys(m).some((p) => p.startsWith('/opt/postern/dist/tests'))).toBe(false);
+    expect(JSON.parse(readFileSync(join(root, 'opt/postern/package.json'), 'utf8')).devDependencies).toBeUndefined();
+  });
+
+  it('writes keys the daemon loads, a config the daemon accepts, and the secrets outside the config', () => {
+    const keys = loadGateKeys(join(root, 'etc/postern/keys'), false);
+    expect(first.out).toContain(`gate public key (register it with the operator): ${Buffer.from(keys.signingPublicKey).toString('base64')}`);
+    const loaded = loadConfig(join(root, 'etc/postern/config.json'));
+    expect(loaded.config.gate).toEqual({ site: 'acme', id: 'north' });
+    expect(loaded.config.hardware).toBe('pi');
+    expect(loaded.dataDir).toBe('/var/lib/postern');
+    expect(loaded.keysDir).toBe('/etc/postern/keys');
+    expect(loaded.config.cloud).toMatchObject({
+      url: 'mqtts://broker.example:8883',
+      passwordFile: '/etc/postern/mqtt-password',
+      caFile: '/etc/postern/mqtt-ca.pem',
+      operatorKeys: [operatorPublic],
+    });
+    expect(readFileSync(join(root, 'etc/postern/config.json'), 'utf8')).not.toContain('a-long-gate-password-42');
+    expect(readFileSync(join(root, 'etc/postern/mqtt-password'), 'utf8')).toBe('a-long-gate-password-42\n');
+    expect(readFileSync(join(root, 'etc/postern/mqtt-ca.pem'))).toEqual(readFileSync(caFile));
+  });
+
+  it('installs the unit with the node it ran under, and systemd-analyze accepts it', () => {
+    const unitPath = join(root, 'etc/systemd/system/postern.service');
+    const unit = readFileSync(unitPath, 'utf8');
+    expect(unit).toMatch(/^ExecStart=\/\S+\/node \/opt\/postern\/dist\/firmware\/main\.js --config \/etc\/postern\/config\.json$/m);
+    const analyze = spawnSync('systemd-analyze', ['verify', unitPath], { encoding: 'utf8' });
+    if (analyze.error) {
+      console.warn('systemd-analyze not installed (Debian package systemd): unit not verified');
+      return;
+    }
+    expect(analyze.stderr.split('\n').filter((l) => l.includes('postern.service'))).toEqual([]);
+    expect(analyze.status).toBe(0);
+  });
+
+  it('changes nothing when run again, and keeps settings tuned by hand', () => {
+    const configPath = join(root, 'etc/postern/config.json');
+    const tuned = JSON.parse(readFileSync(configPath, 'utf8'));
+    tuned.door = { pulseMs: 7000 };
+    writeFileSync(configPath, JSON.stringify(tuned, null, 2) + '\n');
+    const before = manifest(root);
+    const again = provision(root, source);
+    expect(again.err).toBe('');
+    expect(again.status).toBe(0);
+    expect(again.out).toContain('Nothing to change: already provisioned.');
+    expect(manifest(root)).toEqual(before);
+    // Without any flags the existing config supplies every answer.
+    const bare = provision(root, source, [], false);
+    expect(bare.out).toContain('Nothing to change');
+    expect(manifest(root)).toEqual(before);
+  });
+
+  it('--dry-run on a provisioned tree reports nothing to do and writes nothing', () => {
+    const before = manifest(root);
+    const dry = provision(root, source, ['--dry-run', '--gate', 'south']);
+    expect(dry.status).toBe(0);
+    expect(dry.out).toMatch(/^would update \/etc\/postern\/config\.json/m);
+    expect(manifest(root)).toEqual(before);
+  });
+
+  it('refuses to replace the site key with a different one', () => {
+    const other = join(secrets, 'other-site.key');
+    writeFileSync(other, Buffer.from(nacl.randomBytes(32)).toString('base64') + '\n');
+    const r = provision(root, source, ['--site-key', other]);
+    expect(r.status).toBe(3);
+    expect(r.err).toContain('already holds a different site key');
+    const same = provision(root, source, ['--site-key', join(root, 'etc/postern/keys', KEY_FILES.siteHmac)]);
+    expect(same.status).toBe(0);
+  });
+});
+
+describe('scripts/provision refusals and dry runs on a fresh tree', () => {
+  const source = makeSourceTree();
+  afterAll(() => rmSync(source, { recursive: true, force: true }));
+
+  it('--dry-run prints every action and writes nothing', () => {
+    const root = makeStagingRoot();
+    const before = manifest(root);
+    const r = provision(root, source, ['--dry-run']);
+    expect(r.err).toBe('');
+    expect(r.status).toBe(0);
+    expect(manifest(root)).toEqual(before);
+    for (const action of [
+      /^would update \/etc\/passwd/m,
+      /^would write \/opt\/postern\/dist\/firmware\/main\.js/m,
+      /^would install production dependencies: npm ci --omit=dev/m,
+      /^would generate the gate signing key/m,
+      /^would write \/etc\/postern\/config\.json/m,
+      /^would write \/etc\/systemd\/system\/postern\.service/m,
+      /^would link \/etc\/systemd\/system\/multi-user\.target\.wants\/postern\.service/m,
+    ]) {
+      expect(r.out).toMatch(action);
+    }
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it.each([
+    ['an empty password', '\n', 'the broker password is empty'],
+    ['a default password', 'changeme\n', 'well-known default'],
+    ['a short password', 'x7Kq!2\n', 'shorter than 12'],
+  ])('refuses %s and writes nothing', (_what, password, message) => {
+    const root = makeStagingRoot();
+    const before = manifest(root);
+    const file = join(secrets, 'bad-password');
+    writeFileSync(file, password);
+    const r = provision(root, source, ['--mqtt-password-file', file]);
+    expect(r.status).toBe(2);
+    expect(r.err).toContain(message);
+    expect(manifest(root)).toEqual(before);
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('names the missing value when not interactive', () => {
+    const root = makeStagingRoot();
+    const r = provision(root, source, ['--broker', 'none'], false);
+    expect(r.status).toBe(2);
+    expect(r.err).toContain('Site id (--site) is needed');
+    rmSync(root, { recursive: true, force: true });
+  });
+});
