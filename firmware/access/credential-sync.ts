@@ -1,58 +1,42 @@
-import type { ConsentLedger } from '../consent/ledger';
 import type { EventBus } from '../events/bus';
 import type { Resident } from '../store/records';
-import { normaliseTime, StoreError, type GateStore } from '../store/store';
+import { StoreError, type GateStore } from '../store/store';
 
-/** One resident's credentials as the cloud sends them: hashed card ids only (red line 5). */
-export interface CredentialGrant {
+/** One card as the cloud sends it: the keyed hash only (red line 5) and the resident it belongs to. */
+export interface CardCredential {
+  cardHash: string;
   residentId: string;
-  cardHashes: string[];
-  validFrom?: string | null;
-  validUntil?: string | null;
 }
 
+/** Same shapes as firmware/cloud/credentials.ts (the signed `credentials` messages), kept structural. */
 export interface CredentialDelta {
-  /** The version this delta applies on top of; must equal the gate's current version. */
-  fromVersion: number;
-  toVersion: number;
-  /** Residents created or updated; their card set becomes exactly `cardHashes`. */
-  upsert: CredentialGrant[];
-  /** Residents revoked (their templates deleted with a receipt). */
-  revoke: string[];
+  from: number;
+  to: number;
+  add: CardCredential[];
+  remove: string[];
 }
 
-export interface CredentialSnapshot {
+export interface CredentialSet {
   version: number;
-  residents: CredentialGrant[];
-}
-
-export class CredentialVersionError extends StoreError {
-  constructor(
-    readonly current: number,
-    readonly offered: number,
-  ) {
-    super('conflict', `credential delta is based on version ${offered} but the gate holds version ${current}; send the full set`);
-  }
+  credentials: CardCredential[];
 }
 
 const HASH = /^[0-9a-f]{64}$/;
+const RESIDENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-function checkGrant(g: CredentialGrant): void {
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(g.residentId)) throw new StoreError('invalid', `residentId "${g.residentId}" is not a valid resident id`);
-  const bad = g.cardHashes.find((h) => !HASH.test(h));
-  if (bad !== undefined) throw new StoreError('invalid', `resident ${g.residentId}: "${bad}" is not a 64-hex card hash (raw UIDs are never accepted)`);
-  normaliseTime(g.validFrom, `resident ${g.residentId} validFrom`);
-  normaliseTime(g.validUntil, `resident ${g.residentId} validUntil`);
+function check(c: CardCredential): void {
+  if (!HASH.test(c.cardHash)) throw new StoreError('invalid', `"${c.cardHash}" is not a 64-hex card hash (raw UIDs are never accepted)`);
+  if (!RESIDENT_ID.test(c.residentId)) throw new StoreError('invalid', `residentId "${c.residentId}" is not a valid resident id`);
 }
 
 /**
- * The cloud's view of who holds which card, applied as versioned deltas or a full replacement. Each
- * batch is one store write; revocations then delete templates with receipts like a local revoke does.
+ * The cloud's versioned card set (firmware/cloud's CredentialTarget). Each delta or full set is a single
+ * store write carrying the new version, so a crash leaves the old set or the new one. Residents the cloud
+ * names and the gate does not know are created without validity limits; revocation is a separate command.
  */
 export class CredentialSync {
   constructor(
     private readonly store: GateStore,
-    private readonly ledger: ConsentLedger,
     private readonly bus: EventBus,
   ) {}
 
@@ -60,79 +44,60 @@ export class CredentialSync {
     return this.store.credentialVersion;
   }
 
-  applyDelta(delta: CredentialDelta): { revoked: string[] } {
-    if (delta.fromVersion !== this.store.credentialVersion) throw new CredentialVersionError(this.store.credentialVersion, delta.fromVersion);
-    if (!(delta.toVersion > delta.fromVersion)) throw new StoreError('invalid', `toVersion ${delta.toVersion} must be greater than fromVersion ${delta.fromVersion}`);
-    delta.upsert.forEach(checkGrant);
-    const revoked: string[] = [];
-    this.store.applyCredentialChanges(delta.toVersion, (residents, stamp) => {
-      for (const g of delta.upsert) upsert(residents, g, stamp);
-      for (const id of delta.revoke) {
-        const r = residents[id];
-        if (r && !r.revokedAt) {
-          r.revokedAt = stamp;
-          revoked.push(id);
-        }
-      }
+  applyDelta(delta: CredentialDelta): void {
+    if (delta.from !== this.store.credentialVersion) {
+      throw new StoreError('conflict', `credential delta is based on version ${delta.from} but the gate holds version ${this.store.credentialVersion}`);
+    }
+    if (!(delta.to > delta.from)) throw new StoreError('invalid', `credential delta must move the version forward (from ${delta.from} to ${delta.to})`);
+    delta.add.forEach(check);
+    const removed = new Set(delta.remove);
+    for (const h of removed) if (!HASH.test(h)) throw new StoreError('invalid', `"${h}" is not a 64-hex card hash`);
+    this.store.applyCredentialChanges(delta.to, (residents, stamp) => {
+      for (const r of Object.values(residents)) r.cards = r.cards.filter((c) => !removed.has(c.hash));
+      const holders = holderIndex(residents);
+      for (const c of delta.add) giveCard(residents, holders, c, stamp);
     });
-    return this.finish(delta.toVersion, revoked);
+    this.bus.emit({ type: 'credentials.applied', reason: 'delta', data: { version: delta.to, added: delta.add.length, removed: removed.size } });
   }
 
-  /** Replaces the whole set: residents absent from the snapshot are revoked (the cloud is the authority). */
-  replaceAll(snapshot: CredentialSnapshot): { revoked: string[] } {
-    snapshot.residents.forEach(checkGrant);
-    const listed = new Set(snapshot.residents.map((g) => g.residentId));
-    const revoked: string[] = [];
-    this.store.applyCredentialChanges(snapshot.version, (residents, stamp) => {
-      for (const g of snapshot.residents) upsert(residents, g, stamp);
-      for (const r of Object.values(residents)) {
-        if (!listed.has(r.id) && !r.revokedAt) {
-          r.revokedAt = stamp;
-          revoked.push(r.id);
-        }
-      }
+  /** The card set becomes exactly `set`: cards not listed are removed from whoever held them. */
+  replaceAll(set: CredentialSet): void {
+    set.credentials.forEach(check);
+    this.store.applyCredentialChanges(set.version, (residents, stamp) => {
+      const kept = new Map<string, string>();
+      for (const r of Object.values(residents)) for (const c of r.cards) kept.set(c.hash, c.addedAt);
+      for (const r of Object.values(residents)) r.cards = [];
+      const holders = new Map<string, string>();
+      for (const c of set.credentials) giveCard(residents, holders, c, kept.get(c.cardHash) ?? stamp);
     });
-    return this.finish(snapshot.version, revoked);
-  }
-
-  /** The active set, for the cloud to compare with its own. */
-  snapshot(): CredentialSnapshot {
-    return {
-      version: this.store.credentialVersion,
-      residents: this.store
-        .listResidents()
-        .filter((r) => !r.revokedAt)
-        .map((r) => ({ residentId: r.id, cardHashes: r.cards.map((c) => c.hash), validFrom: r.validFrom, validUntil: r.validUntil })),
-    };
-  }
-
-  private finish(version: number, revoked: string[]): { revoked: string[] } {
-    for (const id of revoked) this.ledger.deleteTemplate(id, 'resident-revoked');
-    this.bus.emit({ type: 'credentials.applied', reason: 'sync', data: { version, revoked: revoked.length } });
-    return { revoked };
+    this.bus.emit({ type: 'credentials.applied', reason: 'full', data: { version: set.version, cards: set.credentials.length } });
   }
 }
 
-function upsert(residents: Record<string, Resident>, g: CredentialGrant, stamp: string): void {
-  // A card moving to this resident leaves whoever held it before.
-  const incoming = new Set(g.cardHashes);
-  for (const other of Object.values(residents)) {
-    if (other.id !== g.residentId) other.cards = other.cards.filter((c) => !incoming.has(c.hash));
-  }
-  const existing = residents[g.residentId];
-  const kept = new Map((existing?.cards ?? []).map((c) => [c.hash, c.addedAt]));
-  const cards = g.cardHashes.map((hash) => ({ hash, addedAt: kept.get(hash) ?? stamp }));
-  residents[g.residentId] = {
-    id: g.residentId,
-    createdAt: existing?.createdAt ?? stamp,
-    validFrom: normaliseTime(g.validFrom, 'validFrom'),
-    validUntil: normaliseTime(g.validUntil, 'validUntil'),
-    schedule: existing?.schedule ?? null,
-    under14: existing?.under14 ?? false,
+function holderIndex(residents: Record<string, Resident>): Map<string, string> {
+  const index = new Map<string, string>();
+  for (const r of Object.values(residents)) for (const c of r.cards) index.set(c.hash, r.id);
+  return index;
+}
+
+/** Moves the card to its resident (creating the resident if new); a card has one holder. */
+function giveCard(residents: Record<string, Resident>, holders: Map<string, string>, c: CardCredential, stamp: string): void {
+  const previous = holders.get(c.cardHash);
+  const previousHolder = previous === undefined ? undefined : residents[previous];
+  if (previousHolder && previous !== c.residentId) previousHolder.cards = previousHolder.cards.filter((x) => x.hash !== c.cardHash);
+  holders.set(c.cardHash, c.residentId);
+  const holder = (residents[c.residentId] ??= {
+    id: c.residentId,
+    createdAt: stamp,
+    validFrom: null,
+    validUntil: null,
+    schedule: null,
+    under14: false,
     revokedAt: null,
-    cards,
-    consent: existing?.consent ?? null,
-    consentHistory: existing?.consentHistory ?? [],
-    face: existing?.face ?? null,
-  };
+    cards: [],
+    consent: null,
+    consentHistory: [],
+    face: null,
+  });
+  if (!holder.cards.some((x) => x.hash === c.cardHash)) holder.cards.push({ hash: c.cardHash, addedAt: stamp });
 }
