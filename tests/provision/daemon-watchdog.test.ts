@@ -1,0 +1,83 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startDaemon, type StartedDaemon } from '../helpers/daemon';
+import { waitFor } from './helpers/supervisor';
+
+const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+const WATCHDOG_USEC = 1_000_000;
+
+/**
+ * The real daemon under a stand-in for systemd: its notifications go through the real systemd-notify
+ * to a socket the test reads, and the test kills it with SIGABRT when the pings stop for WATCHDOG_USEC,
+ * then starts it again on the same data, as Restart=always would.
+ */
+(has('systemd-notify') && has('python3') ? describe : describe.skip)('the daemon under a watchdog', () => {
+  let receiver: ChildProcess | undefined;
+  const daemons: StartedDaemon[] = [];
+  afterAll(async () => {
+    for (const d of daemons) await d.signal('SIGKILL');
+    receiver?.kill('SIGKILL');
+    if (daemons[0]) rmSync(daemons[0].dir, { recursive: true, force: true });
+  });
+
+  it('stops pinging when its event loop blocks, is restarted, and the relay is locked again', async () => {
+    const socketPath = join(mkdtempSync(join(tmpdir(), 'postern-notify-')), 'notify');
+    receiver = spawn('python3', [join(__dirname, 'helpers/notify-socket.py'), socketPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const got: { at: number; text: string }[] = [];
+    receiver.stdout!.setEncoding('utf8').on('data', (s: string) => {
+      for (const text of s.split('\n').filter(Boolean)) got.push({ at: Date.now(), text });
+    });
+    await waitFor('the notify socket', () => got.some((g) => g.text === 'listening'));
+    const count = (what: string, after = 0) => got.filter((g) => g.at >= after && g.text.includes(what)).length;
+
+    const options = {
+      env: { NOTIFY_SOCKET: socketPath, WATCHDOG_USEC: String(WATCHDOG_USEC) },
+      nodeArgs: ['--require', join(__dirname, 'fixtures/block-loop-on-sigusr2.js')],
+      config: { door: { pulseMs: 20_000 } },
+    };
+    const first = await startDaemon(options);
+    daemons.push(first);
+    await waitFor('READY=1', () => count('READY=1') === 1);
+    await waitFor('two pings', () => count('WATCHDOG=1') >= 2);
+
+    await first.press('exit');
+    await first.waitForEvent((e) => e.type === 'door.unlocked');
+    expect((await first.state()).door.relay).toBe('unlocked');
+
+    first.child.kill('SIGUSR2');
+    const blockedAt = Date.now();
+    let lastPing = blockedAt;
+    let killedAt = 0;
+    await waitFor(
+      'the watchdog to fire',
+      () => {
+        const pings = got.filter((g) => g.text.includes('WATCHDOG=1'));
+        lastPing = Math.max(lastPing, pings.at(-1)?.at ?? 0);
+        if (Date.now() - lastPing < WATCHDOG_USEC / 1000) return false;
+        killedAt = Date.now();
+        first.child.kill('SIGABRT');
+        return true;
+      },
+      10_000,
+    );
+    // A ping already on its way when the loop blocked may land just after; none comes later.
+    expect(count('WATCHDOG=1', blockedAt + 200)).toBe(0);
+    expect(killedAt - blockedAt).toBeGreaterThanOrEqual(WATCHDOG_USEC / 1000 - 600);
+    await first.signal('SIGABRT');
+    // The dead process left its output where it was, as a real GPIO line keeps its level.
+    expect(first.simLevels().relay.active).toBe(true);
+
+    const restartedAt = Date.now();
+    const second = await startDaemon({ ...options, dir: first.dir });
+    daemons.push(second);
+    expect(second.simLevels().relay.active).toBe(false);
+    expect((await second.state()).door.relay).toBe('locked');
+    await waitFor('READY=1 after the restart', () => count('READY=1', restartedAt) === 1);
+    await waitFor('pings after the restart', () => count('WATCHDOG=1', restartedAt) >= 1);
+
+    await second.stop(true);
+    expect(count('STOPPING=1', restartedAt)).toBe(1);
+  });
+});
