@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { probeHardware, resolveHardwareMode } from '../drivers/detect';
 import { openGateGpio, type GateGpio } from '../drivers/gpio';
 import { BenchServer } from './bench/server';
+import { startCardReader, type StartedCardReader } from './cards/start';
 import { startCloud } from './cloud/start';
 import type { LoadedConfig } from './config/load';
 import type { GateConfig } from './config/schema';
@@ -31,6 +32,8 @@ export interface GateRuntime {
   gpio: GateGpio;
   door: DoorController;
   keys: GateKeys;
+  /** The card reader (issue #3): `cards.reader.onCard` / `nextTap` for access and enrolment. */
+  cards: StartedCardReader;
   bench: BenchServer | null;
   benchPort: number | null;
   /** What the start banner lists: which devices are real and which simulated. */
@@ -98,6 +101,11 @@ export async function startGate(loaded: LoadedConfig, options: StartOptions = {}
   const cloud = startCloud({ config: config.cloud, configSource: loaded.source, site: config.gate.site, gate: config.gate.id, dataDir: loaded.dataDir, bus, health, logger: log, gateSigningKey: keys.signingSecretKey, targets: { door, status: () => state.snapshot() } });
   if (cloud) onStop('cloud', () => cloud.stop());
 
+  // Card reader (issue #3): the PN532 on I2C, or its emulator in sim mode behind POST /api/sim/nfc.
+  const cards = await startCardReader({ config: config.cards, mode, gpio: gpio.backend, bus, log, health, siteKey: keys.siteKey, bench });
+  onStop('cards', () => cards.stop());
+  devices.push({ device: 'nfc', real: cards.emulator === null, detail: cards.description });
+
   // --- End of feature modules. ---
 
   let benchPort: number | null = null;
@@ -118,6 +126,7 @@ export async function startGate(loaded: LoadedConfig, options: StartOptions = {}
     gpio,
     door,
     keys,
+    cards,
     bench,
     benchPort,
     devices,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { cardsSchema } from '../cards/config';
 import { cloudConfigSchema } from '../cloud/config';
 import { adminSchema, benchSchema, doorSchema, gateSchema, gpioSchema, hardwareSchema } from './base';
 
@@ -19,6 +20,7 @@ export const configSchema = z.strictObject({
   admin: adminSchema,
   // Feature sections are added here, one line each.
   cloud: cloudConfigSchema,
+  cards: cardsSchema,
 });
 
 export type GateConfigInput = z.input<typeof configSchema>;
