@@ -29,11 +29,10 @@ export async function dispatchCommand(command: VerifiedCommand, targets: Command
       return { ok: true, result: door() };
     case 'revoke-resident':
       if (!targets.revokeResident) return unsupported(command.cmd);
-      await targets.revokeResident(command.args.residentId);
-      return { ok: true, result: { residentId: command.args.residentId, revoked: true } };
+      return { ok: true, result: { residentId: command.args.residentId, revoked: true, receipt: (await targets.revokeResident(command.args.residentId)) ?? null } };
     case 'withdraw-consent':
       if (!targets.withdrawConsent) return unsupported(command.cmd);
-      return { ok: true, result: { receipt: await targets.withdrawConsent(command.args.residentId) } };
+      return { ok: true, result: { residentId: command.args.residentId, receipt: (await targets.withdrawConsent(command.args.residentId)) ?? null } };
     case 'sync':
       if (!targets.credentials) return unsupported(command.cmd);
       link.requestResync('requested');

@@ -251,12 +251,13 @@ export class CloudLink {
     const decision = decideCredentialUpdate(verdict.message, store.version());
     switch (decision.action) {
       case 'apply-delta':
-        await store.applyDelta(decision.delta);
-        bus.emit({ type: 'credentials.updated', reason: 'delta', data: { version: store.version(), added: decision.delta.add.length, removed: decision.delta.remove.length } });
-        break;
       case 'replace-all':
-        await store.replaceAll(decision.set);
-        bus.emit({ type: 'credentials.updated', reason: 'full', data: { version: store.version(), count: decision.set.credentials.length } });
+        try {
+          await (decision.action === 'apply-delta' ? store.applyDelta(decision.delta) : store.replaceAll(decision.set));
+        } catch (err) {
+          // The store refused it whole (its writes are atomic): the old set stays, the cloud hears why.
+          bus.emit({ type: 'credentials.rejected', reason: 'apply-failed', data: { detail: (err as Error).message } });
+        }
         break;
       case 'ignore':
         bus.emit({ type: 'credentials.ignored', reason: decision.reason, data: { version: store.version() } });

@@ -1,7 +1,7 @@
 import type { DoorPort } from '../door/port';
 import type { CredentialDelta, CredentialSet } from './credentials';
 
-/** The gate's card credentials as the cloud sees them: a version and whole-set or delta updates. */
+/** The gate's card credentials as the cloud sees them: a version and whole-set or delta updates. The target records its own `credentials.applied` event. */
 export interface CredentialTarget {
   version(): number;
   applyDelta(delta: CredentialDelta): void | Promise<void>;
@@ -17,8 +17,9 @@ export interface CommandTargets {
   door: DoorPort;
   /** The gate state as /api/state shows it (door.relay, door.contact, alarms, methods): also the retained `state`. */
   status(): Record<string, unknown>;
-  revokeResident?(residentId: string): unknown | Promise<unknown>;
-  /** Deletes the resident's face template and returns the signed deletion receipt (red line 3). */
-  withdrawConsent?(residentId: string): object | Promise<object>;
+  /** Revokes the resident and deletes any face template; returns the signed deletion receipt, or null if there was no template. */
+  revokeResident?(residentId: string): object | null | Promise<object | null>;
+  /** Deletes the resident's face template at once (red line 3); returns the signed deletion receipt, or null if there was none. */
+  withdrawConsent?(residentId: string): object | null | Promise<object | null>;
   credentials?: CredentialTarget;
 }

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import nacl from 'tweetnacl';
 import { commandBodyFor, MAX_VALIDITY_MS, verifyCommand, type VerifyContext } from '../../firmware/cloud/commands';
 import { decideCredentialUpdate, verifyCredentialMessage, type CredentialMessage } from '../../firmware/cloud/credentials';
@@ -98,4 +100,16 @@ describe('credential messages', () => {
     expect(decideCredentialUpdate(full(3), 3).action).toBe('ignore');
     expect(decideCredentialUpdate(full(2), 3).action).toBe('ignore');
   });
+});
+
+test('the test vector in docs/PROTOCOL.md is what this code signs and verifies', () => {
+  const doc = readFileSync(join(__dirname, '../../docs/PROTOCOL.md'), 'utf8');
+  const block = /### Test vector[\s\S]*?```json\n([\s\S]*?)```/.exec(doc)?.[1];
+  expect(block).toBeDefined();
+  const documented = JSON.parse(block!);
+  const seeded = nacl.sign.keyPair.fromSeed(new Uint8Array(32).fill(7));
+  expect(documented.key).toBe(b64(seeded.publicKey));
+  expect(sign('cmd', JSON.parse(documented.body), seeded.secretKey)).toEqual(documented);
+  const verdict = verifyCommand(block!, ctx({ trustedKeys: new Set([documented.key]), identity: { site: 'oakwood', gate: 'north' }, nowMs: 1795430000000 }));
+  expect(verdict.ok).toBe(true);
 });
