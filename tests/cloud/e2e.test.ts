@@ -6,6 +6,8 @@ import nacl from 'tweetnacl';
 import { commandBodyFor } from '../../firmware/cloud/commands';
 import { sign, type Envelope } from '../../firmware/cloud/envelope';
 import { gateTopics } from '../../firmware/cloud/topics';
+import { hashCardUid } from '../../firmware/credentials/card-id';
+import { loadGateKeys } from '../../firmware/keys/key-files';
 import { sendCommand, signCommand, signCredentialSet } from '../../scripts/cli/remote';
 import { startDaemon, type StartedDaemon } from '../helpers/daemon';
 import { startMosquitto, type Broker } from '../helpers/mosquitto';
@@ -31,6 +33,7 @@ function gateConfig() {
   return {
     gate: { site: GATE.site, id: GATE.gate },
     door: { pulseMs: 600, forcedGraceMs: 0 },
+    cards: { pollIntervalMs: 10 },
     cloud: { url: broker.url, passwordFile: 'gate.pass', operatorKeys: [b64(operatorKey.publicKey)], reconnectSeconds: 0.2, skewSeconds: 5, maxPayloadBytes: 2048, homeAssistant: { enabled: true } },
   };
 }
@@ -168,11 +171,16 @@ test('outage: events made while the broker is down and across a daemon restart a
   expect(positions).toEqual([...positions].sort((a, b) => a - b));
 }, 40_000);
 
-test('credentials: a signed set pushed by the operator tool is applied or answered; the gate never publishes a raw UID, template or image', async () => {
-  const siteKey = randomBytes(32);
+test('privacy: in a session of credential pushes, card taps and commands, the gate publishes no raw UID, template or image', async () => {
+  const siteKey = loadGateKeys(join(gate.dataDir, 'keys'), false).siteKey;
   const uids = ['04A1B2C3D4E5F6', '04112233445566'];
   await capture.client.publishAsync(topics.credentials, JSON.stringify(signCredentialSet(operatorKey.secretKey, siteKey, GATE, 1, uids.map((uid, i) => ({ uid, residentId: `r${i}` })))), { qos: 1 });
   await gate.waitForEvent((e) => e.type.startsWith('credentials.'));
+  for (const uid of uids) {
+    expect(await gate.post('/api/sim/nfc', { uid: uid.match(/../g)!.join(':').toLowerCase(), holdMs: 100 })).toMatchObject({ status: 200 });
+    // the tap reaches the cloud, as its keyed hash
+    await capture.waitFor((m) => m.topic === topics.events && m.payload.toString().includes(hashCardUid(siteKey, uid)));
+  }
   await sendCommand(capture.client, GATE, signCommand(operatorKey.secretKey, GATE, 'status', {}));
   await sleep(300);
   const fromGate = capture.messages.filter((m) => !m.topic.endsWith('/cmd') && !m.topic.endsWith('/credentials'));
@@ -180,7 +188,9 @@ test('credentials: a signed set pushed by the operator tool is applied or answer
   const bytes = Buffer.concat(fromGate.map((m) => Buffer.concat([Buffer.from(m.topic), m.payload])));
   const text = bytes.toString('latin1');
   for (const uid of uids) {
-    for (const form of [uid, uid.toLowerCase(), uid.match(/../g)!.join(':'), Buffer.from(uid, 'hex').toString('base64')]) expect(text).not.toContain(form);
+    const raw = Buffer.from(uid, 'hex');
+    for (const form of [uid, uid.toLowerCase(), uid.match(/../g)!.join(':'), raw.toString('base64'), raw.toString('base64url')]) expect(text).not.toContain(form);
+    expect(bytes.includes(raw)).toBe(false);
   }
   expect(bytes.includes(Buffer.from([0xff, 0xd8, 0xff]))).toBe(false);
   expect(bytes.includes(Buffer.from('\x89PNG', 'latin1'))).toBe(false);

@@ -186,3 +186,17 @@ test('events are scrubbed of anything personal that an emitter might slip in', a
   expect(text).not.toContain(String(1 / 7));
   expect(JSON.parse(text).data).toEqual({ uid: '[removed]', cardHash: hashCardUid(siteKey, uid), nested: { template: '[removed]', image: '[removed]' }, embedding: '[removed]' });
 });
+
+test('privacy: nothing the gate published in this session carries a raw UID or the face template', () => {
+  const fromGate = capture.messages.filter((m) => !m.topic.endsWith('/cmd') && !m.topic.endsWith('/credentials'));
+  expect(fromGate.some((m) => m.topic === topics.cmdResult)).toBe(true);
+  const bytes = Buffer.concat(fromGate.map((m) => m.payload));
+  const template = Buffer.from(new Float32Array(128).fill(0.25).buffer);
+  for (const uid of ['04A1B2C3D4E5F6', '04112233445566', '04998877665544']) {
+    expect(bytes.toString('latin1').toUpperCase()).not.toContain(uid);
+    expect(bytes.includes(Buffer.from(uid, 'hex'))).toBe(false);
+  }
+  expect(bytes.includes(template.subarray(0, 32))).toBe(false);
+  expect(bytes.toString('latin1')).not.toContain(template.subarray(0, 30).toString('base64'));
+  expect(bytes.toString('latin1')).not.toMatch(/0\.25,0\.25/);
+});
