@@ -8,7 +8,7 @@ import { sign, type Envelope } from '../../firmware/cloud/envelope';
 import { gateTopics } from '../../firmware/cloud/topics';
 import { hashCardUid } from '../../firmware/credentials/card-id';
 import { loadGateKeys } from '../../firmware/keys/key-files';
-import { sendCommand, signCommand, signCredentialSet } from '../../scripts/cli/remote';
+import { run as remote, sendCommand, signCommand, signCredentialSet } from '../../scripts/cli/remote';
 import { startDaemon, type StartedDaemon } from '../helpers/daemon';
 import { startMosquitto, type Broker } from '../helpers/mosquitto';
 import { captureClient } from '../helpers/mqtt-capture';
@@ -144,6 +144,28 @@ test('lockdown refuses a signed open; hold-unlocked and relock move the door; st
   expect((await gate.state()).door).toMatchObject({ relay: 'locked', mode: 'normal' });
   const status = await send('status');
   expect(status).toMatchObject({ ok: true, result: { door: { relay: 'locked' }, alarms: [] } });
+});
+
+test('the operator tool: `postern remote send` gets the gate-signed answer, `credentials` pushes a hashed set', async () => {
+  const opPass = join(dir, 'operator.pass');
+  const opKey = join(dir, 'operator.key');
+  writeFileSync(opPass, OPERATOR.password + '\n', { mode: 0o600 });
+  writeFileSync(opKey, b64(operatorKey.secretKey) + '\n', { mode: 0o600 });
+  writeFileSync(join(dir, 'cards.csv'), '# uid,resident\n04:DE:AD:BE:EF:00:01, r-9\n');
+  const gatePublic = b64(loadGateKeys(join(gate.dataDir, 'keys'), false).signingPublicKey);
+  const out: string[] = [];
+  const err: string[] = [];
+  const io = { out: (l: string) => out.push(l), err: (l: string) => err.push(l), env: {} };
+  const broker_ = ['--broker', broker.url, '--username', 'operator', '--password-file', opPass, '--key', opKey, '--site', GATE.site, '--gate', GATE.gate];
+  expect(await remote(['send', ...broker_, '--gate-key', gatePublic, 'status'], io)).toBe(0);
+  expect(JSON.parse(out[0]!)).toMatchObject({ kind: 'result', ok: true, cmd: 'status', result: { door: { relay: 'locked' } } });
+  expect(await remote(['send', ...broker_, '--gate-key', b64(strangerKey.publicKey), 'status'], io)).toBe(1);
+  expect(err.at(-1)).toMatch(/gate answer failed verification: unknown-key/);
+  expect(await remote(['credentials', ...broker_, '--site-key', join(gate.dataDir, 'keys', 'site-hmac.key'), '--version', '5', '--cards', join(dir, 'cards.csv')], io)).toBe(0);
+  const seen = await capture.waitFor((m) => m.topic === topics.credentials && m.payload.toString().includes('"version\\":5'));
+  expect(seen.payload.toString()).toContain(hashCardUid(loadGateKeys(join(gate.dataDir, 'keys'), false).siteKey, '04DEADBEEF0001'));
+  expect(seen.payload.toString().toUpperCase()).not.toContain('DEADBEEF');
+  await capture.client.publishAsync(topics.credentials, '', { qos: 1, retain: true });
 });
 
 test('outage: events made while the broker is down and across a daemon restart all arrive once, in order', async () => {
