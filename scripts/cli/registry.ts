@@ -11,4 +11,5 @@ export type CliCommand = { summary: string; run: (args: string[], io: CliIo) => 
 
 export const commands: Record<string, () => Promise<CliCommand>> = {
   remote: () => import('./remote.js'),
+  selftest: () => import('./selftest.js'),
 };

@@ -84,6 +84,8 @@ async function resolveSettings(o: ProvisionOptions, at: (p: string) => string, e
     else if (existsSync(at(PASSWORD_PATH))) password = firstLine(at(PASSWORD_PATH), 'installed broker password');
     else if (o.interactive) password = await ask(`Broker password for ${brokerUsername || `${site}/${gate}`}: `, true);
     else throw new UsageError('the broker needs a password: pass --mqtt-password-file FILE');
+    // The cloud link trims the line it reads, so the password checked and stored is the trimmed one.
+    password = password.trim();
     const problem = passwordProblem(password, brokerUsername || `${site}/${gate}`);
     if (problem) throw new UsageError(`${problem}; refusing to install it. Give the gate its own broker password`);
     resolved.password = password;
