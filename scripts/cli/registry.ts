@@ -12,4 +12,13 @@ export type CliCommand = { summary: string; run: (args: string[], io: CliIo) => 
 export const commands: Record<string, () => Promise<CliCommand>> = {
   remote: () => import('./remote.js'),
   selftest: () => import('./selftest.js'),
+  status: () => import('./status.js'),
+  resident: () => import('./resident.js'),
+  card: () => import('./card.js'),
+  consent: () => import('./consent.js'),
+  face: () => import('./face.js'),
+  export: () => import('./export.js'),
+  audit: () => import('./audit.js'),
+  events: () => import('./events.js'),
+  receipt: () => import('./receipt.js'),
 };

@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+import { commands, type CliIo } from './cli/registry';
+
+/** The `postern` command: dispatches to scripts/cli/<subcommand> through the registry. */
+async function main(argv: string[]): Promise<number> {
+  const io: CliIo = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`), env: process.env };
+  const [name, ...args] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    const lines = await Promise.all(Object.entries(commands).map(async ([n, load]) => `  ${n.padEnd(10)} ${(await load()).summary}`));
+    (name === undefined ? io.err : io.out)(`usage: postern <command> [arguments]\n\ncommands:\n${lines.join('\n')}`);
+    return name === undefined ? 2 : 0;
+  }
+  const load = commands[name];
+  if (!load) {
+    io.err(`postern: unknown command "${name}"; known: ${Object.keys(commands).join(', ')}`);
+    return 2;
+  }
+  return (await load()).run(args, io);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`postern: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
