@@ -1,0 +1,107 @@
+import type { FaceLandmarks, Point } from './geometry';
+import type { RgbImage } from './image';
+
+/** x' = a*x - b*y + tx, y' = b*x + a*y + ty: rotation, uniform scale and shift, nothing else. */
+export interface Similarity {
+  a: number;
+  b: number;
+  tx: number;
+  ty: number;
+}
+
+/**
+ * Canonical positions on a 112x112 crop (the ArcFace/InsightFace 5-point template, both mouth corners
+ * averaged into the mouth centre BlazeFace reports). Embedders trained on aligned faces expect these.
+ */
+export const CANONICAL_112: FaceLandmarks = {
+  leftEye: { x: 38.2946, y: 51.6963 },
+  rightEye: { x: 73.5318, y: 51.5014 },
+  nose: { x: 56.0252, y: 71.7366 },
+  mouth: { x: 56.1396, y: 92.2848 },
+};
+
+const ORDER = ['leftEye', 'rightEye', 'nose', 'mouth'] as const;
+
+/** Least-squares similarity mapping `from` points onto `to` points (closed form, Umeyama without reflection). */
+export function fitSimilarity(from: readonly Point[], to: readonly Point[]): Similarity {
+  if (from.length !== to.length || from.length < 2) throw new Error('fitSimilarity: need two or more matching points');
+  const n = from.length;
+  const mean = (ps: readonly Point[]) => ({ x: ps.reduce((s, p) => s + p.x, 0) / n, y: ps.reduce((s, p) => s + p.y, 0) / n });
+  const mf = mean(from);
+  const mt = mean(to);
+  let norm = 0;
+  let dot = 0;
+  let cross = 0;
+  for (let i = 0; i < n; i++) {
+    const fx = from[i]!.x - mf.x;
+    const fy = from[i]!.y - mf.y;
+    const tx = to[i]!.x - mt.x;
+    const ty = to[i]!.y - mt.y;
+    norm += fx * fx + fy * fy;
+    dot += fx * tx + fy * ty;
+    cross += fx * ty - fy * tx;
+  }
+  if (norm === 0) throw new Error('fitSimilarity: source points coincide');
+  const a = dot / norm;
+  const b = cross / norm;
+  return { a, b, tx: mt.x - (a * mf.x - b * mf.y), ty: mt.y - (b * mf.x + a * mf.y) };
+}
+
+export function applySimilarity(t: Similarity, p: Point): Point {
+  return { x: t.a * p.x - t.b * p.y + t.tx, y: t.b * p.x + t.a * p.y + t.ty };
+}
+
+export interface CropSpec {
+  /** Output side in pixels. */
+  size: number;
+  /** Extra border around the 112 template, as a fraction of the side (0 = the tight ArcFace crop). */
+  padding: number;
+}
+
+/** Where the canonical landmarks sit on a crop of the given spec. */
+export function canonicalFor(spec: CropSpec): Point[] {
+  const scale = spec.size / (112 * (1 + 2 * spec.padding));
+  const offset = spec.padding * 112 * scale;
+  return ORDER.map((k) => ({ x: CANONICAL_112[k].x * scale + offset, y: CANONICAL_112[k].y * scale + offset }));
+}
+
+/** The transform from crop pixels back to frame pixels for these landmarks. */
+export function cropToFrame(landmarks: FaceLandmarks, spec: CropSpec): Similarity {
+  return fitSimilarity(canonicalFor(spec), ORDER.map((k) => landmarks[k]));
+}
+
+/**
+ * Warps the face into an aligned square crop by bilinear sampling, writing RGB values mapped through
+ * (v - mean) * scale into `out` (length size*size*3). Pixels outside the frame become `mean` (zero).
+ */
+export function warpCrop(img: RgbImage, toFrame: Similarity, size: number, mean: number, scale: number, out: Float32Array): Float32Array {
+  if (out.length !== size * size * 3) throw new Error(`warpCrop: output buffer has ${out.length} values, needs ${size * size * 3}`);
+  const { width: w, height: h, data } = img;
+  let o = 0;
+  for (let v = 0; v < size; v++) {
+    for (let u = 0; u < size; u++) {
+      const x = toFrame.a * u - toFrame.b * v + toFrame.tx;
+      const y = toFrame.b * u + toFrame.a * v + toFrame.ty;
+      const x0 = Math.floor(x);
+      const y0 = Math.floor(y);
+      if (x0 < 0 || y0 < 0 || x0 + 1 >= w || y0 + 1 >= h) {
+        out[o++] = 0;
+        out[o++] = 0;
+        out[o++] = 0;
+        continue;
+      }
+      const fx = x - x0;
+      const fy = y - y0;
+      const i00 = (y0 * w + x0) * 3;
+      const i10 = i00 + 3;
+      const i01 = i00 + w * 3;
+      const i11 = i01 + 3;
+      for (let c = 0; c < 3; c++) {
+        const top = data[i00 + c]! + (data[i10 + c]! - data[i00 + c]!) * fx;
+        const bottom = data[i01 + c]! + (data[i11 + c]! - data[i01 + c]!) * fx;
+        out[o++] = (top + (bottom - top) * fy - mean) * scale;
+      }
+    }
+  }
+  return out;
+}
