@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { probeHardware, resolveHardwareMode } from '../drivers/detect';
 import { openGateGpio, type GateGpio } from '../drivers/gpio';
 import { BenchServer } from './bench/server';
+import { startPrivacyCore } from './admin/start';
 import { startCardReader, type StartedCardReader } from './cards/start';
 import { startCloud } from './cloud/start';
 import type { LoadedConfig } from './config/load';
@@ -105,6 +106,12 @@ export async function startGate(loaded: LoadedConfig, options: StartOptions = {}
   const cards = await startCardReader({ config: config.cards, mode, gpio: gpio.backend, bus, log, health, siteKey: keys.siteKey, bench });
   onStop('cards', () => cards.stop());
   devices.push({ device: 'nfc', real: cards.emulator === null, detail: cards.description });
+
+  // Store, access decisions, consent, audit log and admin API (issue #4): cards open the door through it.
+  const privacy = await startPrivacyCore({ access: config.access, consent: config.consent, audit: config.audit, dataDir: loaded.dataDir, adminSocket: loaded.adminSocket, keys, bus, door, health, log, gate: { site: config.gate.site, id: config.gate.id }, nextTap: (ms) => cards.reader.nextTap(ms) });
+  onStop('privacy', () => privacy.stop());
+  cards.reader.onCard((cardHash) => privacy.access.presentCard(cardHash));
+  bench?.mount('/api/admin/', privacy.admin.handle);
 
   // --- End of feature modules. ---
 

@@ -1,6 +1,9 @@
 import { z } from 'zod';
+import { accessSchema } from '../access/config';
+import { auditSchema } from '../audit/config';
 import { cardsSchema } from '../cards/config';
 import { cloudConfigSchema } from '../cloud/config';
+import { consentSchema } from '../consent/config';
 import { adminSchema, benchSchema, doorSchema, gateSchema, gpioSchema, hardwareSchema } from './base';
 
 /**
@@ -21,6 +24,9 @@ export const configSchema = z.strictObject({
   // Feature sections are added here, one line each.
   cloud: cloudConfigSchema,
   cards: cardsSchema,
+  access: accessSchema,
+  consent: consentSchema,
+  audit: auditSchema,
 });
 
 export type GateConfigInput = z.input<typeof configSchema>;
