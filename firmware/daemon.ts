@@ -112,6 +112,8 @@ export async function startGate(loaded: LoadedConfig, options: StartOptions = {}
   onStop('privacy', () => privacy.stop());
   cards.reader.onCard((cardHash) => privacy.access.presentCard(cardHash));
   bench?.mount('/api/admin/', privacy.admin.handle);
+  // `postern status` (issue #7): what the cloud link still has to send.
+  privacy.admin.route('GET', '/cloud', () => ({ link: health.get('cloud') ?? 'disabled', outboxDepth: cloud?.pendingEvents ?? 0 }));
 
   // --- End of feature modules. ---
 

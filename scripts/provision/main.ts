@@ -11,7 +11,7 @@ import { parseOptions, UsageError, USAGE, type ProvisionOptions } from './option
 import { passwordProblem } from './passwords';
 import { ask } from './prompt';
 import { enableInterfaces } from './raspi';
-import { installService, startService } from './service';
+import { installService, serviceActive, startService, UNIT_NAME } from './service';
 import { nodeVersionProblem, osProblem, parseOsRelease } from './system-checks';
 
 const ROOT_OWNER = { user: 'root', group: 'root' };
@@ -147,13 +147,18 @@ export async function provision(argv: readonly string[], out: (line: string) => 
   if (r.ca) ex.ensureFile(CA_PATH, r.ca, 0o644, ROOT_OWNER);
   ex.ensureFile(CONFIG_PATH, JSON.stringify(config, null, 2) + '\n', 0o640, SERVICE_GROUP_OWNER);
   const changedForService = ex.changes.length > appBefore;
-  const unitChanged = installService(ex, source, nodePath, staged);
+  const changed = installService(ex, source, nodePath, staged) || changedForService;
 
   let selftestOk = true;
   if (staged) ex.note('self-test: skipped in a staging tree; run `postern selftest` on the gate');
   else if (o.dryRun) ex.note('self-test: would run `postern selftest` as the service user');
-  else selftestOk = runSelftest(nodePath);
-  if (!staged && !o.noStart) startService(ex, changedForService || unitChanged);
+  else {
+    // A running gate holds the reader and the GPIO lines, and the self-test then skips them. It is about to
+    // be restarted anyway when something changed, so it is stopped first and the test covers the hardware.
+    if (changed && serviceActive()) ex.run('stop the gate for the self-test (the relay locks on stop)', 'systemctl', ['stop', UNIT_NAME]);
+    selftestOk = runSelftest(nodePath);
+  }
+  if (!staged && !o.noStart) startService(ex, changed);
 
   const publicKey = gatePublicKey(ex);
   if (publicKey) out(`gate public key (register it with the operator): ${publicKey}`);

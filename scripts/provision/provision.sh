@@ -18,7 +18,10 @@ fi
 
 main="$source_dir/dist/scripts/provision/main.js"
 if [ ! -f "$main" ] || [ ! -f "$source_dir/dist/firmware/main.js" ]; then
-  echo "building $source_dir (npm ci && npm run build) ..."
-  (cd "$source_dir" && npm ci --no-audit --no-fund && npm run build)
+  # npm install, not npm ci: the lock cannot list the platform builds of the dev tools (@swc/core-*) for
+  # every OS, and npm ci refuses such a lock. The gate's own dependencies are installed later with
+  # npm ci --omit=dev from the same lock.
+  echo "building $source_dir (npm install && npm run build) ..."
+  (cd "$source_dir" && npm install --no-audit --no-fund && npm run build)
 fi
 exec node "$main" "$@"

@@ -36,9 +36,12 @@ export function installService(ex: Executor, source: string, nodePath: string, s
   return unitChanged;
 }
 
+export function serviceActive(): boolean {
+  return query('systemctl', ['is-active', UNIT_NAME]).stdout.trim() === 'active';
+}
+
 /** Starts the service, or restarts it when anything it reads has changed. */
 export function startService(ex: Executor, changed: boolean): void {
-  const active = query('systemctl', ['is-active', UNIT_NAME]).stdout.trim() === 'active';
-  if (!active) ex.run('start the gate', 'systemctl', ['start', UNIT_NAME]);
+  if (!serviceActive()) ex.run('start the gate', 'systemctl', ['start', UNIT_NAME]);
   else if (changed) ex.run('restart the gate with the new installation', 'systemctl', ['restart', UNIT_NAME]);
 }
