@@ -190,7 +190,8 @@ export class CloudLink {
   private async onMessage(topic: string, payload: Buffer, packet: IPublishPacket): Promise<void> {
     if (this.stopping) return;
     if (topic === this.topics.cmd) await this.onCommand(payload, packet);
-    else if (topic === this.topics.credentials) await this.onCredentials(payload);
+    // An empty message on `credentials` only deletes a retained set at the broker: nothing to apply.
+    else if (topic === this.topics.credentials && payload.length > 0) await this.onCredentials(payload);
   }
 
   private async onCommand(payload: Buffer, packet: IPublishPacket): Promise<void> {

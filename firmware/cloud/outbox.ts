@@ -1,6 +1,6 @@
 import { closeSync, existsSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { fsyncDirectory, writeFileAtomic } from './atomic-file';
+import { fsyncDir, writeFileAtomic } from '../store/atomic-file';
 
 export interface Cursor {
   segment: number;
@@ -87,7 +87,7 @@ export class Outbox {
     this.segment += 1;
     this.fd = openSync(join(this.dir, segmentName(this.segment)), 'a', 0o600);
     this.segmentSize = 0;
-    fsyncDirectory(this.dir);
+    fsyncDir(this.dir);
     this.cursor = { segment: this.segment, offset: 0 };
     writeFileAtomic(this.cursorPath, JSON.stringify(this.cursor));
     rmSync(join(this.dir, segmentName(old)));

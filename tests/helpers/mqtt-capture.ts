@@ -4,6 +4,8 @@ export interface CapturedMessage {
   topic: string;
   payload: Buffer;
   retain: boolean;
+  /** Set when the broker redelivers a message it may have delivered before (its QoS 1 retry). */
+  dup: boolean;
   correlationData?: Buffer;
 }
 
@@ -20,7 +22,7 @@ export async function captureClient(url: string, user: { username: string; passw
   const messages: CapturedMessage[] = [];
   client.on('message', (topic, payload, packet) => {
     const correlationData = packet.properties?.correlationData;
-    messages.push({ topic, payload: Buffer.from(payload), retain: packet.retain, ...(correlationData ? { correlationData } : {}) });
+    messages.push({ topic, payload: Buffer.from(payload), retain: packet.retain, dup: packet.dup, ...(correlationData ? { correlationData } : {}) });
   });
   if (filters.length > 0) await client.subscribeAsync(filters, { qos: 1, rap: true });
   return {
