@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 const base64Key = z.string().refine((s) => /^[A-Za-z0-9+/]{43}=$/.test(s), {
-  error: (i) => `cloud.operatorKeys entry "${String(i.input)}" is not an Ed25519 public key (32 bytes of base64, 44 characters)`,
+  error: 'must be an Ed25519 public key (32 bytes of base64, 44 characters)',
 });
 
 export const cloudConfigSchema = z
@@ -10,11 +10,11 @@ export const cloudConfigSchema = z
     url: z
       .string()
       .refine((s) => s === '' || /^(mqtt|mqtts|tcp|tls|ssl):\/\/[^/\s]+/.test(s), {
-        error: (i) => `cloud.url "${String(i.input)}" is not allowed: use mqtt://host:port or mqtts://host:port (or empty to disable)`,
+        error: 'must be mqtt://host:port or mqtts://host:port (or empty for no cloud link)',
       })
       .default(''),
     /** Defaults to `postern-<gate.site>-<gate.id>`. */
-    clientId: z.string().max(128, { error: 'cloud.clientId is longer than 128 characters' }).default(''),
+    clientId: z.string().max(128, { error: 'must be at most 128 characters' }).default(''),
     /** Per-gate broker login; empty = `<gate.site>/<gate.id>`, which the production ACL (scripts/mosquitto/acl) expects. */
     username: z.string().default(''),
     /** File holding the broker password on its first line (kept out of the config so the config can be shared). */
@@ -25,21 +25,21 @@ export const cloudConfigSchema = z
     operatorKeys: z.array(base64Key).default([]),
     homeAssistant: z
       .object({
-        enabled: z.boolean({ error: 'cloud.homeAssistant.enabled must be true or false' }).default(false),
-        prefix: z.string().regex(/^[A-Za-z0-9_-]+$/, { error: 'cloud.homeAssistant.prefix must be one topic level of A-Z a-z 0-9 _ -' }).default('homeassistant'),
+        enabled: z.boolean({ error: 'must be true or false' }).default(false),
+        prefix: z.string().regex(/^[A-Za-z0-9_-]+$/, { error: 'must be one topic level of A-Z a-z 0-9 _ -' }).default('homeassistant'),
         /** Where the operator's bridge (scripts/cli/remote.ts `ha-bridge`) listens for HA lock commands; the gate never reads it. */
-        commandTopicRoot: z.string().regex(/^[A-Za-z0-9_/-]+$/, { error: 'cloud.homeAssistant.commandTopicRoot must be a plain topic without wildcards' }).default('postern-ha/v1'),
+        commandTopicRoot: z.string().regex(/^[A-Za-z0-9_/-]+$/, { error: 'must be a plain topic of A-Z a-z 0-9 _ - / (no wildcards)' }).default('postern-ha/v1'),
       })
       .strict()
       .prefault({}),
     maxPayloadBytes: z
       .number()
       .int()
-      .min(512, { error: 'cloud.maxPayloadBytes must be at least 512' })
-      .max(1048576, { error: 'cloud.maxPayloadBytes must be at most 1048576' })
+      .min(512, { error: 'must be at least 512' })
+      .max(1048576, { error: 'must be at most 1048576' })
       .default(65536),
     /** Clock difference tolerated between operator and gate when checking issued-at and expiry. */
-    skewSeconds: z.number().int().min(0).max(300, { error: 'cloud.skewSeconds must be between 0 and 300' }).default(30),
+    skewSeconds: z.number().int().min(0, { error: 'must be between 0 and 300' }).max(300, { error: 'must be between 0 and 300' }).default(30),
     keepaliveSeconds: z.number().int().min(5).max(600).default(30),
     reconnectSeconds: z.number().min(0.1).max(300).default(2),
   })
@@ -48,18 +48,11 @@ export const cloudConfigSchema = z
 
 export type CloudConfig = z.infer<typeof cloudConfigSchema>;
 
-/** Turns zod issues into one line per problem, each naming the key and what is allowed. */
-export function describeCloudConfigError(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => {
-      const key = ['cloud', ...issue.path.map(String)].join('.');
-      return issue.message.startsWith('cloud.') ? issue.message : `${key}: ${issue.message}`;
-    })
-    .join('\n');
-}
-
+/** For callers outside the gate's config loader (tests, tools): one line per problem, naming the key. */
 export function parseCloudConfig(input: unknown): CloudConfig {
   const result = cloudConfigSchema.safeParse(input);
-  if (!result.success) throw new Error(`invalid cloud config:\n${describeCloudConfigError(result.error)}`);
+  if (!result.success) {
+    throw new Error(`invalid cloud config:\n${result.error.issues.map((i) => `cloud.${i.path.join('.')}: ${i.message}`).join('\n')}`);
+  }
   return result.data;
 }
