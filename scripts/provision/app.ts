@@ -57,6 +57,10 @@ export function installApp(ex: Executor, source: string, opts: { installDeps: bo
     for (const f of installed) if (!wanted.has(f)) ex.remove(`${APP_DIR}/${f}`);
   }
 
+  // The unit's Documentation= points here.
+  ex.ensureDir(`${APP_DIR}/docs`, 0o755, ROOT_OWNER);
+  ex.ensureFile(`${APP_DIR}/docs/INSTALL.md`, readFileSync(join(source, 'docs', 'INSTALL.md')), 0o644, ROOT_OWNER);
+
   const manifest = productionManifest(readFileSync(join(source, 'package.json'), 'utf8'));
   const lock = readFileSync(join(source, 'package-lock.json'));
   ex.ensureFile(`${APP_DIR}/package.json`, manifest, 0o644, ROOT_OWNER);

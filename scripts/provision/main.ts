@@ -141,7 +141,8 @@ export async function provision(argv: readonly string[], out: (line: string) => 
   const appBefore = ex.changes.length;
   installApp(ex, source, { installDeps: !o.skipDeps });
   ex.ensureDir('/etc/postern', 0o750, SERVICE_GROUP_OWNER);
-  ex.ensureDir(DATA_DIR, 0o700, SERVICE_OWNER);
+  // 0750: operators in the postern group reach the admin socket (0660); the store files are 0600 (UMask=0077).
+  ex.ensureDir(DATA_DIR, 0o750, SERVICE_OWNER);
   ensureKeys(ex, r.siteKey);
   if (r.password !== undefined) ex.ensureFile(PASSWORD_PATH, `${r.password}\n`, 0o640, SERVICE_GROUP_OWNER, `${PASSWORD_PATH} (broker password)`);
   if (r.ca) ex.ensureFile(CA_PATH, r.ca, 0o644, ROOT_OWNER);

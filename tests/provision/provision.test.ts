@@ -64,12 +64,13 @@ describe('scripts/provision --root', () => {
     expectEntry('/etc/postern/mqtt-ca.pem', 'file', '0644', 0, 0);
     expectEntry('/etc/postern/keys', 'dir', '0700', postern, pg);
     for (const f of Object.values(KEY_FILES)) expectEntry(`/etc/postern/keys/${f}`, 'file', '0600', postern, pg);
-    expectEntry('/var/lib/postern', 'dir', '0700', postern, pg);
+    expectEntry('/var/lib/postern', 'dir', '0750', postern, pg);
     expectEntry('/etc/systemd/system/postern.service', 'file', '0644', 0, 0);
     expectEntry('/usr/local/bin/postern', 'file', '0755', 0, 0);
     expect(m['/etc/systemd/system/multi-user.target.wants/postern.service']).toMatchObject({ type: 'link', content: '/etc/systemd/system/postern.service' });
     expectEntry('/opt/postern', 'dir', '0755', 0, 0);
     expectEntry('/opt/postern/dist/firmware/main.js', 'file', '0644', 0, 0);
+    expectEntry('/opt/postern/docs/INSTALL.md', 'file', '0644', 0, 0);
     expect(existsSync(join(root, 'opt/postern/node_modules/tweetnacl/package.json'))).toBe(true);
 
     // Nothing else: every path is one of the above, an app file owned by root, or a parent directory.
