@@ -53,7 +53,7 @@ export class ResidentRegistry {
   removeCard(cardHash: string): boolean {
     const holder = this.deps.store.residentByCard(cardHash);
     const removed = this.deps.store.removeCard(cardHash);
-    if (removed) this.deps.bus.emit({ type: 'card.removed', reason: 'admin', data: { residentId: holder?.id, credential: cardHash } });
+    if (removed) this.deps.bus.emit({ type: 'card.unenrolled', reason: 'admin', data: { residentId: holder?.id, credential: cardHash } });
     return removed;
   }
 }

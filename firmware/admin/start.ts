@@ -48,8 +48,8 @@ export interface PrivacyCore {
   stop(): Promise<void>;
 }
 
-/** Event types the audit log records: decisions, admin actions, consent, credentials and the door. */
-const AUDITED = ['access.', 'resident.', 'card.enrolled', 'card.removed', 'consent.', 'face.enrolled', 'face.deleted', 'credentials.', 'door.', 'gate.', 'cmd.'];
+/** Event types the audit log records: decisions, local and remote admin actions, consent, credentials and the door. */
+const AUDITED = ['access.', 'resident.', 'card.enrolled', 'card.unenrolled', 'consent.', 'face.enrolled', 'face.deleted', 'credentials.', 'door.', 'gate.', 'remote.'];
 
 /**
  * Builds the store, audit log, consent ledger, access service and admin API, and serves the admin socket.
