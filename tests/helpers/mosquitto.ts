@@ -14,7 +14,15 @@ export interface BrokerUser {
   password: string;
 }
 
+/** PEM files for a TLS listener (see makeTestCertificates). */
+export interface BrokerTls {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+}
+
 export interface Broker {
+  /** mqtt:// or, with `tls`, mqtts:// on 127.0.0.1. */
   url: string;
   port: number;
   dir: string;
@@ -50,9 +58,9 @@ function canConnect(port: number): Promise<boolean> {
 
 /**
  * A real mosquitto on a free 127.0.0.1 port with its own config, password file and (by default) the
- * repo's production ACL, in a temp dir. Password-only and loopback-only: TLS is the production config's job.
+ * repo's production ACL, in a temp dir; with `tls`, the listener is TLS-only as in production.
  */
-export async function startMosquitto(users: BrokerUser[], options: { acl?: string } = {}): Promise<Broker> {
+export async function startMosquitto(users: BrokerUser[], options: { acl?: string; tls?: BrokerTls } = {}): Promise<Broker> {
   const dir = mkdtempSync(join(tmpdir(), 'postern-mosquitto-'));
   const port = await freePort();
   const passwd = join(dir, 'passwd');
@@ -72,6 +80,7 @@ export async function startMosquitto(users: BrokerUser[], options: { acl?: strin
       `password_file ${passwd}`,
       `acl_file ${acl}`,
       `listener ${port} 127.0.0.1`,
+      ...(options.tls ? [`cafile ${options.tls.caFile}`, `certfile ${options.tls.certFile}`, `keyfile ${options.tls.keyFile}`, 'tls_version tlsv1.2'] : []),
       'persistence true',
       `persistence_location ${dir}/`,
       'log_dest stderr',
@@ -108,7 +117,7 @@ export async function startMosquitto(users: BrokerUser[], options: { acl?: strin
   };
   await start();
   return {
-    url: `mqtt://127.0.0.1:${port}`,
+    url: `${options.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${port}`,
     port,
     dir,
     start,
@@ -118,4 +127,15 @@ export async function startMosquitto(users: BrokerUser[], options: { acl?: strin
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A throwaway CA and a broker certificate for 127.0.0.1 (EC P-256, so openssl is quick), in `dir`. */
+export function makeTestCertificates(dir: string): BrokerTls {
+  const f = (name: string) => join(dir, name);
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
+  openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', '/CN=postern test CA', '-keyout', f('ca.key'), '-out', f('ca.crt'));
+  openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', f('broker.key'), '-out', f('broker.csr'));
+  writeFileSync(f('san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+  openssl('x509', '-req', '-in', f('broker.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '2', '-extfile', f('san.ext'), '-out', f('broker.crt'));
+  return { caFile: f('ca.crt'), certFile: f('broker.crt'), keyFile: f('broker.key') };
 }

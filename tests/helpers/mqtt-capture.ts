@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
 
 export interface CapturedMessage {
@@ -10,7 +11,7 @@ export interface CapturedMessage {
 }
 
 /** An operator-side client that records every message on the given filters, byte for byte. */
-export async function captureClient(url: string, user: { username: string; password: string }, filters: string[], options: { clientId?: string; persistent?: boolean } = {}) {
+export async function captureClient(url: string, user: { username: string; password: string }, filters: string[], options: { clientId?: string; persistent?: boolean; ca?: string } = {}) {
   const client: MqttClient = await mqtt.connectAsync(url, {
     ...user,
     protocolVersion: 5,
@@ -18,6 +19,7 @@ export async function captureClient(url: string, user: { username: string; passw
     clean: !options.persistent,
     reconnectPeriod: 200,
     ...(options.persistent ? { properties: { sessionExpiryInterval: 600 } } : {}),
+    ...(options.ca ? { ca: readFileSync(options.ca) } : {}),
   });
   const messages: CapturedMessage[] = [];
   client.on('message', (topic, payload, packet) => {
