@@ -98,10 +98,6 @@ export async function startGate(loaded: LoadedConfig, options: StartOptions = {}
 
   // --- Feature modules, in start order. Each registers its own stop with onStop. ---
 
-  // Cloud link (issue #5): only with a broker url. Resident store targets get wired once the store is in the daemon.
-  const cloud = startCloud({ config: config.cloud, configSource: loaded.source, site: config.gate.site, gate: config.gate.id, dataDir: loaded.dataDir, bus, health, logger: log, gateSigningKey: keys.signingSecretKey, targets: { door, status: () => state.snapshot() } });
-  if (cloud) onStop('cloud', () => cloud.stop());
-
   // Card reader (issue #3): the PN532 on I2C, or its emulator in sim mode behind POST /api/sim/nfc.
   const cards = await startCardReader({ config: config.cards, mode, gpio: gpio.backend, bus, log, health, siteKey: keys.siteKey, bench });
   onStop('cards', () => cards.stop());
@@ -112,6 +108,10 @@ export async function startGate(loaded: LoadedConfig, options: StartOptions = {}
   onStop('privacy', () => privacy.stop());
   cards.reader.onCard((cardHash) => privacy.access.presentCard(cardHash));
   bench?.mount('/api/admin/', privacy.admin.handle);
+  // Cloud link (issue #5): only with a broker url; events from before it started still go out (bus.since).
+  const cloudTargets = { door, status: () => state.snapshot(), credentials: privacy.credentials, revokeResident: (id: string) => privacy.registry.revoke(id).receipt, withdrawConsent: (id: string) => privacy.ledger.withdraw(id) };
+  const cloud = startCloud({ config: config.cloud, configSource: loaded.source, site: config.gate.site, gate: config.gate.id, dataDir: loaded.dataDir, bus, health, logger: log, gateSigningKey: keys.signingSecretKey, targets: cloudTargets });
+  if (cloud) onStop('cloud', () => cloud.stop());
   // `postern status` (issue #7): what the cloud link still has to send.
   privacy.admin.route('GET', '/cloud', () => ({ link: health.get('cloud') ?? 'disabled', outboxDepth: cloud?.pendingEvents ?? 0 }));
 

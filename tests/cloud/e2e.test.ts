@@ -165,6 +165,9 @@ test('the operator tool: `postern remote send` gets the gate-signed answer, `cre
   const seen = await capture.waitFor((m) => m.topic === topics.credentials && m.payload.toString().includes('"version\\":5'));
   expect(seen.payload.toString()).toContain(hashCardUid(loadGateKeys(join(gate.dataDir, 'keys'), false).siteKey, '04DEADBEEF0001'));
   expect(seen.payload.toString().toUpperCase()).not.toContain('DEADBEEF');
+  await gate.waitForEvent((e) => e.type === 'credentials.applied' && e.reason === 'full');
+  expect(await remote(['send', ...broker_, 'status'], io)).toBe(0);
+  expect(JSON.parse(out.at(-1)!)).toMatchObject({ result: { credentialsVersion: 5 } });
   await capture.client.publishAsync(topics.credentials, '', { qos: 1, retain: true });
 });
 
@@ -203,12 +206,13 @@ test('outage: events made while the broker is down and across a daemon restart a
 test('privacy: in a session of credential pushes, card taps and commands, the gate publishes no raw UID, template or image', async () => {
   const siteKey = loadGateKeys(join(gate.dataDir, 'keys'), false).siteKey;
   const uids = ['04A1B2C3D4E5F6', '04112233445566'];
-  await capture.client.publishAsync(topics.credentials, JSON.stringify(signCredentialSet(operatorKey.secretKey, siteKey, GATE, 1, uids.map((uid, i) => ({ uid, residentId: `r${i}` })))), { qos: 1 });
-  await gate.waitForEvent((e) => e.type.startsWith('credentials.'));
+  await capture.client.publishAsync(topics.credentials, JSON.stringify(signCredentialSet(operatorKey.secretKey, siteKey, GATE, 6, uids.map((uid, i) => ({ uid, residentId: `r${i}` })))), { qos: 1 });
+  await gate.waitForEvent((e) => e.type === 'credentials.applied' && e.reason === 'full');
   for (const uid of uids) {
     expect(await gate.post('/api/sim/nfc', { uid: uid.match(/../g)!.join(':').toLowerCase(), holdMs: 100 })).toMatchObject({ status: 200 });
-    // the tap reaches the cloud, as its keyed hash
+    // the tap reaches the cloud as its keyed hash, and the card from the cloud's set opens the door
     await capture.waitFor((m) => m.topic === topics.events && m.payload.toString().includes(hashCardUid(siteKey, uid)));
+    await capture.waitFor((m) => m.topic === topics.events && m.payload.toString().includes('"type":"access.granted"') && m.payload.toString().includes(`"residentId":"r${uids.indexOf(uid)}"`));
   }
   await sendCommand(capture.client, GATE, signCommand(operatorKey.secretKey, GATE, 'status', {}));
   await sleep(300);
