@@ -19,7 +19,7 @@ function dayList(spec: string, window: string): number[] {
       if (d === b) break;
     }
   }
-  return [...days].sort();
+  return [...days].sort((a, b) => a - b);
 }
 
 /** "mon-fri 08:00-18:00" → one schedule window; an end at or before the start runs past midnight. */
