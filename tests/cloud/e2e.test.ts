@@ -203,7 +203,7 @@ test('outage: events made while the broker is down and across a daemon restart a
   expect(positions).toEqual([...positions].sort((a, b) => a - b));
 }, 40_000);
 
-test('privacy: in a session of credential pushes, card taps and commands, the gate publishes no raw UID, template or image', async () => {
+test('privacy: in a session of credential pushes, local card enrolment, taps, consent and revocation, the gate publishes no raw UID, template or image', async () => {
   const siteKey = loadGateKeys(join(gate.dataDir, 'keys'), false).siteKey;
   const uids = ['04A1B2C3D4E5F6', '04112233445566'];
   await capture.client.publishAsync(topics.credentials, JSON.stringify(signCredentialSet(operatorKey.secretKey, siteKey, GATE, 6, uids.map((uid, i) => ({ uid, residentId: `r${i}` })))), { qos: 1 });
@@ -214,7 +214,18 @@ test('privacy: in a session of credential pushes, card taps and commands, the ga
     await capture.waitFor((m) => m.topic === topics.events && m.payload.toString().includes(hashCardUid(siteKey, uid)));
     await capture.waitFor((m) => m.topic === topics.events && m.payload.toString().includes('"type":"access.granted"') && m.payload.toString().includes(`"residentId":"r${uids.indexOf(uid)}"`));
   }
-  await sendCommand(capture.client, GATE, signCommand(operatorKey.secretKey, GATE, 'status', {}));
+  // a card enrolled locally by UID through the admin API, consent given and withdrawn remotely, the resident revoked remotely
+  const localUid = '04AABBCCDDEEFF';
+  uids.push(localUid);
+  expect(await gate.post('/api/admin/residents', { id: 'r-local' })).toMatchObject({ status: 200 });
+  expect(await gate.post('/api/admin/residents/r-local/cards', { uid: localUid })).toMatchObject({ status: 200, body: { cardHash: hashCardUid(siteKey, localUid) } });
+  expect(await gate.post('/api/admin/residents/r-local/consent', { noticeVersion: 'n1', consentedBy: 'self' })).toMatchObject({ status: 200 });
+  const send = async (cmd: string, args: Record<string, unknown>) => (await sendCommand(capture.client, GATE, signCommand(operatorKey.secretKey, GATE, cmd, args))).body;
+  expect(await send('withdraw-consent', { residentId: 'r-local' })).toMatchObject({ ok: true, result: { residentId: 'r-local', receipt: null } });
+  expect(await send('revoke-resident', { residentId: 'r-local' })).toMatchObject({ ok: true, result: { revoked: true } });
+  await gate.post('/api/sim/nfc', { uid: localUid, holdMs: 100 });
+  await capture.waitFor((m) => m.topic === topics.events && m.payload.toString().includes('"type":"access.denied"'));
+  await send('status', {});
   await sleep(300);
   const fromGate = capture.messages.filter((m) => !m.topic.endsWith('/cmd') && !m.topic.endsWith('/credentials'));
   expect(fromGate.length).toBeGreaterThan(10);
