@@ -16,14 +16,16 @@ const WATCHDOG_USEC = 1_000_000;
 (has('systemd-notify') && has('python3') ? describe : describe.skip)('the daemon under a watchdog', () => {
   let receiver: ChildProcess | undefined;
   const daemons: StartedDaemon[] = [];
+  const notifyDir = mkdtempSync(join(tmpdir(), 'postern-notify-'));
   afterAll(async () => {
     for (const d of daemons) await d.signal('SIGKILL');
     receiver?.kill('SIGKILL');
     if (daemons[0]) rmSync(daemons[0].dir, { recursive: true, force: true });
+    rmSync(notifyDir, { recursive: true, force: true });
   });
 
   it('stops pinging when its event loop blocks, is restarted, and the relay is locked again', async () => {
-    const socketPath = join(mkdtempSync(join(tmpdir(), 'postern-notify-')), 'notify');
+    const socketPath = join(notifyDir, 'notify');
     receiver = spawn('python3', [join(__dirname, 'helpers/notify-socket.py'), socketPath], { stdio: ['ignore', 'pipe', 'inherit'] });
     const got: { at: number; text: string }[] = [];
     receiver.stdout!.setEncoding('utf8').on('data', (s: string) => {

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -17,10 +17,14 @@ function recordingLog() {
 
 (canRun ? describe : describe.skip)('systemdNotifyCommand through the real systemd-notify', () => {
   let receiver: ChildProcess | undefined;
-  afterEach(() => receiver?.kill('SIGKILL'));
+  const dir = mkdtempSync(join(tmpdir(), 'postern-notify-'));
+  afterAll(() => {
+    receiver?.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('delivers READY=1 and WATCHDOG=1 to $NOTIFY_SOCKET', async () => {
-    const socketPath = join(mkdtempSync(join(tmpdir(), 'postern-notify-')), 'notify');
+    const socketPath = join(dir, 'notify');
     receiver = spawn('python3', [join(__dirname, 'helpers/notify-socket.py'), socketPath], { stdio: ['ignore', 'pipe', 'inherit'] });
     const got: string[] = [];
     receiver.stdout!.setEncoding('utf8').on('data', (s: string) => got.push(...s.split('\n').filter(Boolean)));

@@ -27,6 +27,8 @@ function provision(root: string, source: string, extra: string[] = [], base = tr
   return { status: r.status, out: r.stdout, err };
 }
 
+afterAll(() => rmSync(secrets, { recursive: true, force: true }));
+
 describe('scripts/provision --root', () => {
   const source = makeSourceTree();
   const root = makeStagingRoot();

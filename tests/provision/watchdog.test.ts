@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pino from 'pino';
@@ -97,6 +97,7 @@ process.on('message', (m) => { if (m === 'block') { for (;;) {} } });
 
   let supervisor: Supervisor | undefined;
   afterEach(async () => supervisor?.stop());
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('stops pinging, is killed after WATCHDOG_USEC, and comes back ready', async () => {
     supervisor = new Supervisor(script, 400_000);
