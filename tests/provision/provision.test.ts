@@ -149,6 +149,15 @@ describe('scripts/provision --root', () => {
     expect(manifest(root)).toEqual(before);
   });
 
+  it('removes files an older version left in the app', () => {
+    const stale = join(root, 'opt/postern/dist/firmware/retired-module.js');
+    writeFileSync(stale, 'module.exports = {};\n');
+    const r = provision(root, source);
+    expect(r.out).toMatch(/^remove \/opt\/postern\/dist\/firmware\/retired-module\.js$/m);
+    expect(existsSync(stale)).toBe(false);
+    expect(provision(root, source).out).toContain('Nothing to change');
+  });
+
   it('refuses to replace the site key with a different one', () => {
     const other = join(secrets, 'other-site.key');
     writeFileSync(other, Buffer.from(nacl.randomBytes(32)).toString('base64') + '\n');
@@ -207,5 +216,30 @@ describe('scripts/provision refusals and dry runs on a fresh tree', () => {
     expect(r.status).toBe(2);
     expect(r.err).toContain('Site id (--site) is needed');
     rmSync(root, { recursive: true, force: true });
+  });
+});
+
+describe('scripts/provision --dry-run on this machine itself', () => {
+  // The host path (useradd, raspi-config, systemctl) may only be looked at here, never run for real.
+  const source = makeSourceTree();
+  const log = join(secrets, 'raspi-config.log');
+  afterAll(() => rmSync(source, { recursive: true, force: true }));
+
+  it('plans accounts, I2C, the unit and the service without changing anything', () => {
+    const watched = ['/etc/postern', '/opt/postern', '/var/lib/postern', '/etc/systemd/system/postern.service', '/usr/local/bin/postern'];
+    const before = watched.map((p) => existsSync(p));
+    const r = spawnSync(process.execPath, [MAIN, '--dry-run', '--source', source, '--non-interactive', '--site', 'acme', '--gate', 'north', '--broker', 'none'], {
+      encoding: 'utf8',
+      env: { ...process.env, PATH: `${join(__dirname, 'fixtures/raspi-bin')}:${process.env.PATH}`, RASPI_CONFIG_LOG: log },
+    });
+    expect(r.status).toBe(0);
+    expect(watched.map((p) => existsSync(p))).toEqual(before);
+    expect(r.stdout).toMatch(/^would enable I2C \(takes effect after a reboot\): raspi-config nonint do_i2c 0$/m);
+    expect(r.stdout).toMatch(/^would start the gate at boot: systemctl enable postern\.service$/m);
+    expect(r.stdout).toMatch(/self-test: would run `postern selftest` as the service user/);
+    const hasUser = spawnSync('getent', ['passwd', 'postern']).status === 0;
+    expect(r.stdout.includes('would create system user postern: useradd --system')).toBe(!hasUser);
+    // Asked, never told: only the read-only query reached raspi-config.
+    expect(readFileSync(log, 'utf8')).toBe('nonint get_i2c\n');
   });
 });
