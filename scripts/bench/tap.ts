@@ -1,0 +1,161 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SimGpioBackend } from '../../drivers/gpio/sim-backend';
+import { Pn532Emulator } from '../../drivers/nfc/pn532-emulator';
+import { accessSchema } from '../../firmware/access/config';
+import { policyFromConfig } from '../../firmware/access/policy';
+import { AccessService } from '../../firmware/access/service';
+import { cardsSchema } from '../../firmware/cards/config';
+import { CardReaderService } from '../../firmware/cards/reader-service';
+import { hashCardUid } from '../../firmware/credentials/card-id';
+import { DoorController } from '../../firmware/door/controller';
+import { EventBus } from '../../firmware/events/bus';
+import { MethodHealth } from '../../firmware/health';
+import { createLogger } from '../../firmware/log';
+import { GateStore } from '../../firmware/store/store';
+
+export interface TapBenchOptions {
+  taps: number;
+  /** Use the PN532 IRQ line instead of polling the status byte. */
+  irq: boolean;
+}
+
+export interface TapBenchResult {
+  taps: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  meanMs: number;
+  irq: boolean;
+  pollIntervalMs: number;
+  passiveActivationRetries: number;
+  i2cByteUs: number;
+  /** The emulator's modelled RF timings: one empty activation attempt, and activating a card in the field. */
+  activationAttemptMs: number;
+  cardActivationMs: number;
+}
+
+const I2C_BYTE_US = 90;
+const ACTIVATION_ATTEMPT_MS = 1.5;
+const CARD_ACTIVATION_MS = 3;
+const UID = '04A1B2C3D4E5F6';
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+const round = (ms: number) => Math.round(ms * 10) / 10;
+
+/**
+ * Card entering the field → relay energised, through the whole card path with the daemon's default
+ * settings: PN532 emulator (100 kHz bus time modelled) → PN532 driver → reader service → access decision
+ * against the real store → door controller → simulated relay line. Cards arrive at a random moment
+ * relative to the poll loop, so polling delay is included.
+ */
+export async function runTapBench(options: TapBenchOptions): Promise<TapBenchResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'postern-tap-bench-'));
+  const siteKey = randomBytes(32);
+  const config = cardsSchema.parse({ ...(options.irq ? { irqPin: 4 } : {}) });
+  const bus = new EventBus();
+  const log = createLogger('warn');
+  const gpio = new SimGpioBackend();
+  const relay = gpio.output('relay', { pin: 17, activeLow: false, initial: false });
+  const door = new DoorController({ relay }, {}, { pulseMs: 30, heldOpenMs: 15_000, forcedGraceMs: 1000, relockOnClose: true }, 'fail-secure', bus);
+  const store = GateStore.open({ dir, templateKey: randomBytes(32) });
+  store.addCard(store.addResident({ id: 'bench-resident' }).id, hashCardUid(siteKey, UID));
+  const access = new AccessService({ store, door, bus, policy: policyFromConfig(accessSchema.parse({})) });
+  const emulator = new Pn532Emulator({ byteTimeUs: I2C_BYTE_US, activationAttemptMs: ACTIVATION_ATTEMPT_MS, cardActivationMs: CARD_ACTIVATION_MS });
+  const reader = new CardReaderService({
+    transport: emulator,
+    bus,
+    log,
+    health: new MethodHealth(),
+    siteKey,
+    config,
+    ...(options.irq ? { irq: emulator.irq } : {}),
+  });
+  reader.onCard((hash) => access.presentCard(hash));
+
+  const waitUntil = (check: () => boolean): Promise<void> =>
+    new Promise((resolve) => {
+      if (check()) return resolve();
+      const offGpio = gpio.onChange(done);
+      const offBus = bus.subscribe(done);
+      function done(): void {
+        if (!check()) return;
+        offGpio();
+        offBus();
+        resolve();
+      }
+    });
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  let removals = 0;
+  bus.subscribe((e) => e.type === 'card.removed' && (removals += 1));
+  const latencies: number[] = [];
+  reader.start();
+  try {
+    for (let i = 0; i < options.taps; i++) {
+      // Arrive at a random phase of the poll cycle.
+      await sleep(Math.random() * 40);
+      const removedBefore = removals;
+      emulator.place(UID);
+      await waitUntil(() => relay.active);
+      latencies.push(performance.now() - emulator.placedAt!);
+      emulator.remove();
+      await waitUntil(() => !relay.active && removals > removedBefore);
+    }
+  } finally {
+    await reader.stop();
+    door.stop();
+    gpio.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return {
+    taps: sorted.length,
+    p50Ms: round(percentile(sorted, 50)),
+    p99Ms: round(percentile(sorted, 99)),
+    maxMs: round(sorted[sorted.length - 1]!),
+    meanMs: round(sorted.reduce((a, b) => a + b, 0) / sorted.length),
+    irq: options.irq,
+    pollIntervalMs: config.pollIntervalMs,
+    passiveActivationRetries: config.passiveActivationRetries,
+    i2cByteUs: I2C_BYTE_US,
+    activationAttemptMs: ACTIVATION_ATTEMPT_MS,
+    cardActivationMs: CARD_ACTIVATION_MS,
+  };
+}
+
+function parseArgs(argv: string[]): TapBenchOptions {
+  const options: TapBenchOptions = { taps: 200, irq: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--irq') options.irq = true;
+    else if (arg === '--taps') {
+      const n = Number(argv[++i]);
+      if (!Number.isInteger(n) || n < 1) throw new Error(`--taps needs a whole number of taps, got ${JSON.stringify(argv[i])}`);
+      options.taps = n;
+    } else throw new Error(`unknown argument ${JSON.stringify(arg)} (use --taps N, --irq)`);
+  }
+  return options;
+}
+
+if (require.main === module) {
+  const options = parseArgs(process.argv.slice(2));
+  runTapBench(options).then(
+    (r) => {
+      console.log(`Card tap-to-relay latency: node dist/scripts/bench/tap.js --taps ${options.taps}${options.irq ? ' --irq' : ''}`);
+      console.log(`| taps | p50 ms | p99 ms | max ms | mean ms | ready signal | poll interval ms | MxRtyPassiveActivation |`);
+      console.log(`|---|---|---|---|---|---|---|---|`);
+      console.log(`| ${r.taps} | ${r.p50Ms} | ${r.p99Ms} | ${r.maxMs} | ${r.meanMs} | ${r.irq ? 'IRQ line' : 'status byte'} | ${r.pollIntervalMs} | ${r.passiveActivationRetries} |`);
+      console.log(JSON.stringify(r));
+    },
+    (err: unknown) => {
+      console.error(err instanceof Error ? err.message : err);
+      process.exitCode = 1;
+    },
+  );
+}
