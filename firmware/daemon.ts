@@ -8,7 +8,7 @@ import { startCardReader, type StartedCardReader } from './cards/start';
 import { startCloud } from './cloud/start';
 import type { LoadedConfig } from './config/load';
 import type { GateConfig } from './config/schema';
-import { DoorController, relayActiveFor } from './door/controller';
+import { doorOnGpio, relayActiveFor, type DoorController } from './door/controller';
 import { EventBus } from './events/bus';
 import { MethodHealth } from './health';
 import { loadGateKeys, type GateKeys } from './keys/key-files';
@@ -60,13 +60,7 @@ export async function startGate(loaded: LoadedConfig, options: StartOptions = {}
   const gpio = openGateGpio(config.gpio, mode, relayActiveFor('locked', config.door.lockType), join(loaded.dataDir, 'sim-gpio.json'));
   const log = options.log ?? createLogger();
   const bus = new EventBus();
-  const door = new DoorController(
-    { relay: gpio.relay, ledGreen: gpio.ledGreen, ledRed: gpio.ledRed, buzzer: gpio.buzzer },
-    { contact: gpio.contact, exit: gpio.exit, tamper: gpio.tamper },
-    config.door,
-    config.door.lockType,
-    bus,
-  );
+  const door = doorOnGpio(gpio, config.door, bus);
   options.onDoor?.(door);
   // Pings start now, before the slow modules (models), so a long start is not mistaken for a hang (issue #7).
   const watchdog = startWatchdog({ env: process.env, log });

@@ -1,4 +1,6 @@
+import type { GateGpio } from '../../drivers/gpio';
 import type { DigitalInput, DigitalOutput } from '../../drivers/gpio/types';
+import type { GateConfig } from '../config/schema';
 import type { EventBus } from '../events/bus';
 import type { DoorMode, DoorPort, DoorSnapshot } from './port';
 import { doorStep, initialDoorState, nextDeadline, type DoorInput, type DoorState, type DoorTimings } from './state-machine';
@@ -112,4 +114,15 @@ export class DoorController implements DoorPort {
     if (deadline === null) return;
     this.timer = setTimeout(() => this.feed({ kind: 'tick' }), Math.max(0, deadline - this.now()));
   }
+}
+
+/** The gate's door on its GPIO lines, as configured. */
+export function doorOnGpio(gpio: GateGpio, config: GateConfig['door'], bus: EventBus): DoorController {
+  return new DoorController(
+    { relay: gpio.relay, ledGreen: gpio.ledGreen, ledRed: gpio.ledRed, buzzer: gpio.buzzer },
+    { contact: gpio.contact, exit: gpio.exit, tamper: gpio.tamper },
+    config,
+    config.lockType,
+    bus,
+  );
 }

@@ -1,19 +1,13 @@
 import { openGateGpio } from '../../drivers/gpio';
 import { parseConfig } from '../../firmware/config/load';
-import { DoorController, relayActiveFor } from '../../firmware/door/controller';
+import { doorOnGpio, relayActiveFor } from '../../firmware/door/controller';
 import { EventBus } from '../../firmware/events/bus';
 
 function makeDoor(overrides: Record<string, unknown> = {}) {
   const config = parseConfig({ hardware: 'sim', ...overrides });
   const gpio = openGateGpio(config.gpio, 'sim', relayActiveFor('locked', config.door.lockType));
   const bus = new EventBus({ now: () => new Date(Date.now()) });
-  const door = new DoorController(
-    { relay: gpio.relay, ledGreen: gpio.ledGreen, ledRed: gpio.ledRed, buzzer: gpio.buzzer },
-    { contact: gpio.contact, exit: gpio.exit, tamper: gpio.tamper },
-    config.door,
-    config.door.lockType,
-    bus,
-  );
+  const door = doorOnGpio(gpio, config.door, bus);
   const sim = gpio.sim!;
   const level = (name: string) => sim.lines().find((l) => l.name === name)!.level;
   const types = () => bus.since(0).map((e) => `${e.type}/${e.reason}`);

@@ -3,18 +3,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { GateEvent } from '../../firmware/events/bus';
+
+/** Events as the bench serves them: the daemon's GateEvent, through JSON. */
+export type GateEventJson = GateEvent;
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
 export const DAEMON_ENTRY = join(REPO_ROOT, 'dist', 'firmware', 'main.js');
-
-export interface GateEventJson {
-  seq: number;
-  id: string;
-  ts: string;
-  type: string;
-  reason: string;
-  data?: Record<string, unknown>;
-}
 
 type SimLevel = { level: 0 | 1; active: boolean };
 export type SimLevels = { relay: SimLevel } & Record<string, SimLevel>;
