@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -241,5 +241,41 @@ describe('scripts/provision --dry-run on this machine itself', () => {
     expect(r.stdout.includes('would create system user postern: useradd --system')).toBe(!hasUser);
     // Asked, never told: only the read-only query reached raspi-config.
     expect(readFileSync(log, 'utf8')).toBe('nonint get_i2c\n');
+  });
+});
+
+const hasScript = spawnSync('sh', ['-c', 'command -v script']).status === 0;
+(hasScript ? describe : describe.skip)('scripts/provision on a terminal', () => {
+  const source = makeSourceTree();
+  const root = makeStagingRoot();
+  afterAll(() => {
+    rmSync(source, { recursive: true, force: true });
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('asks for what the flags did not give, without echoing the password', async () => {
+    // util-linux `script` gives the installer a real pseudo-terminal, as an installer at the gate has.
+    const child = spawn('script', ['-qec', `${process.execPath} ${MAIN} --root ${root} --source ${source} --skip-deps`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    const answers: [string, string][] = [
+      ['Site id (--site): ', 'acme'],
+      ['Gate id (--gate): ', 'north'],
+      ['(--broker; empty for none): ', 'mqtt://127.0.0.1:1883'],
+      ['Broker password for acme/north: ', 'typed-secret-password-7'],
+    ];
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+      const next = answers[0];
+      if (next && out.includes(next[0])) {
+        answers.shift();
+        child.stdin.write(`${next[1]}\n`);
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(answers).toEqual([]);
+    expect(code).toBe(0);
+    expect(out).not.toContain('typed-secret-password-7');
+    expect(readFileSync(join(root, 'etc/postern/mqtt-password'), 'utf8')).toBe('typed-secret-password-7\n');
+    expect(JSON.parse(readFileSync(join(root, 'etc/postern/config.json'), 'utf8'))).toMatchObject({ gate: { site: 'acme', id: 'north' }, cloud: { url: 'mqtt://127.0.0.1:1883' } });
   });
 });
