@@ -166,7 +166,9 @@ export class CardReaderService {
 
   private degraded(err: unknown, failures: number): void {
     const reason = faultReason(err);
-    this.options.log.warn({ reason, failures }, 'card reader fault; backing off and re-initialising');
+    // A reader left unplugged fails every few seconds for as long as it is out: say so once per cause.
+    const level = reason === this.degradedReason ? 'debug' : 'warn';
+    this.options.log[level]({ reason, failures }, 'card reader fault; backing off and re-initialising');
     this.options.health.set('card', 'degraded', reason);
     if (this.degradedReason === null) this.options.bus.emit({ type: 'card.reader-degraded', reason });
     this.degradedReason = reason;
