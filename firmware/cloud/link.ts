@@ -15,6 +15,14 @@ import { ReplayCache } from './replay-cache';
 import type { CommandTargets } from './targets';
 import { gateTopics, type GateIdentity, type GateTopics } from './topics';
 
+function readConfigFile(key: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new Error(`${key} ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+}
+
 export interface CloudLinkDeps {
   config: CloudConfig;
   identity: GateIdentity;
@@ -78,8 +86,8 @@ export class CloudLink {
       // Larger messages are dropped by the broker; between the config limit and this they arrive and are rejected with an event.
       properties: { maximumPacketSize: config.maxPayloadBytes * 4 + 1024 },
     };
-    if (config.passwordFile) options.password = readFileSync(config.passwordFile, 'utf8').split('\n')[0]!.trim();
-    if (config.caFile) options.ca = readFileSync(config.caFile);
+    if (config.passwordFile) options.password = readConfigFile('cloud.passwordFile', config.passwordFile).toString('utf8').split('\n')[0]!.trim();
+    if (config.caFile) options.ca = readConfigFile('cloud.caFile', config.caFile);
     const client = mqtt.connect(config.url, options);
     this.client = client;
     client.on('connect', () => this.onConnect());
@@ -115,6 +123,8 @@ export class CloudLink {
   private onConnect(): void {
     const client = this.client!;
     const { config, identity, health } = this.deps;
+    // Without this, Nagle's algorithm holds each small answer back until the broker's delayed ACK (~40 ms).
+    (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
     health.set('cloud', 'ok');
     this.log.info({ broker: config.url }, 'connected to broker');
     client.publish(this.topics.availability, 'online', { qos: 1, retain: true });
@@ -208,7 +218,15 @@ export class CloudLink {
       return;
     }
     const { command } = verdict;
-    this.replay!.record(command.nonce, command.expiresAt, nowMs);
+    try {
+      this.replay!.record(command.nonce, command.expiresAt, nowMs);
+    } catch (err) {
+      // A nonce that cannot be remembered could be replayed after a restart: refuse rather than act.
+      this.log.error({ err: (err as Error).message }, 'replay cache write failed');
+      this.deps.bus.emit({ type: 'remote.failed', reason: command.cmd, data: { nonce: command.nonce, error: 'replay-cache-unwritable' } });
+      this.respond({ nonce: command.nonce, cmd: command.cmd, ok: false, reason: 'failed', detail: 'the gate cannot record the nonce; nothing was done' }, correlation);
+      return;
+    }
     let outcome: CommandOutcome;
     try {
       outcome = await dispatchCommand(command, targets, { requestResync: (r) => this.requestResync(r), republishState: () => this.publishState(true) });

@@ -183,7 +183,9 @@ async function connectBroker(values: Record<string, string | undefined>): Promis
   if (values.username) options.username = values.username;
   if (values['password-file']) options.password = readFileSync(values['password-file'], 'utf8').split('\n')[0]!.trim();
   if (values.ca) options.ca = readFileSync(values.ca);
-  return mqtt.connectAsync(values.broker, options);
+  const client = await mqtt.connectAsync(values.broker, options);
+  (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
+  return client;
 }
 
 function need(values: Record<string, string | undefined>, name: string): string {

@@ -81,6 +81,7 @@ export async function startMosquitto(users: BrokerUser[], options: { acl?: strin
       `acl_file ${acl}`,
       `listener ${port} 127.0.0.1`,
       ...(options.tls ? [`cafile ${options.tls.caFile}`, `certfile ${options.tls.certFile}`, `keyfile ${options.tls.keyFile}`, 'tls_version tlsv1.2'] : []),
+      'set_tcp_nodelay true',
       'persistence true',
       `persistence_location ${dir}/`,
       'log_dest stderr',
