@@ -162,6 +162,11 @@ describe('postern selftest (the built CLI module)', () => {
     expect(r.stdout).toMatch(/^broker +FAIL +cannot connect to mqtt:\/\/127\.0\.0\.1:1/m);
     expect(r.stdout).toMatch(/^nfc reader +skip /m);
     expect(r.status).toBe(1);
+
+    writeFileSync(config, JSON.stringify({ hardware: 'sim', door: { pulseMs: 'long' } }));
+    const bad = spawnSync(process.execPath, ['-e', script, '--', '--config', config], { encoding: 'utf8', timeout: 60_000 });
+    expect(bad.stdout).toMatch(/^config +FAIL +\/.*config\.json: door\.pulseMs = "long": /m);
+    expect(bad.status).toBe(1);
     rmSync(dir, { recursive: true, force: true });
   });
 });
