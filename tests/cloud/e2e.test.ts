@@ -171,7 +171,7 @@ test('the operator tool: `postern remote send` gets the gate-signed answer, `cre
   await capture.client.publishAsync(topics.credentials, '', { qos: 1, retain: true });
 });
 
-test('outage: events made while the broker is down and across a daemon restart all arrive once, in order', async () => {
+test('outage: events made while the broker is down, across a clean restart and a kill -9, all arrive once, in order', async () => {
   const eventIds = (events: { id: string }[]) => events.map((e) => e.id);
   // Start from a quiet link, so the outage does not cut a delivery to the capture client in half.
   const last = (await gate.events()).at(-1)!;
@@ -182,11 +182,19 @@ test('outage: events made while the broker is down and across a daemon restart a
   const firstRun = eventIds(await gate.events());
   await gate.stop(true);
   gate = await startDaemon({ dir, config: gateConfig() });
+  // red line 1: with the cloud unreachable, a card from the set the cloud pushed earlier still opens the door
+  await gate.post('/api/sim/nfc', { uid: '04DEADBEEF0001', holdMs: 100 });
+  await gate.waitForEvent((e) => e.type === 'access.granted', 3000);
+  await gate.waitForEvent((e) => e.type === 'door.locked', 3000);
+  const secondRun = eventIds(await gate.events());
+  // and a crash: kill -9 loses nothing that was queued
+  await gate.signal('SIGKILL');
+  gate = await startDaemon({ dir, config: gateConfig() });
   await gate.press('exit');
   await gate.waitForEvent((e) => e.type === 'door.locked' && e.reason === 'pulse-ended', 3000);
-  const secondRun = eventIds(await gate.events());
+  const thirdRun = eventIds(await gate.events());
   await broker.start();
-  const expected = [...firstRun, ...secondRun];
+  const expected = [...firstRun, ...secondRun, ...thirdRun];
   // A message the broker flags DUP is its own QoS 1 redelivery to this subscriber after the restart,
   // not a second publication by the gate; consumers drop those by id (PROTOCOL.md §5).
   const received = () => capture.messages.filter((m) => m.topic === topics.events && !m.dup).map((m) => JSON.parse(m.payload.toString()) as { id: string; seq: number });
@@ -239,4 +247,13 @@ test('privacy: in a session of credential pushes, local card enrolment, taps, co
   expect(bytes.includes(Buffer.from([0xff, 0xd8, 0xff]))).toBe(false);
   expect(bytes.includes(Buffer.from('\x89PNG', 'latin1'))).toBe(false);
   expect(text).not.toMatch(/"(uid|template|descriptor|embedding|image|frame)"\s*:/i);
+});
+
+test('a gate that dies without a word is announced offline by its will, and comes back online', async () => {
+  const before = capture.messages.length;
+  await gate.signal('SIGKILL');
+  const will = await capture.waitFor((m) => capture.messages.indexOf(m) >= before && m.topic === topics.availability);
+  expect(will.payload.toString()).toBe('offline');
+  gate = await startDaemon({ dir, config: gateConfig() });
+  await capture.waitFor((m) => capture.messages.indexOf(m) > capture.messages.indexOf(will) && m.topic === topics.availability && m.payload.toString() === 'online');
 });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -172,6 +172,22 @@ test('Home Assistant OPEN reaches the door only through the signing bridge', asy
     stopBridge();
     await bridgeClient.endAsync(true);
     await ha.endAsync(true);
+  }
+});
+
+test('a command whose nonce cannot be written to the replay cache is refused and moves nothing', async () => {
+  // a directory where the cache's temp file goes makes the atomic write fail, as a full or read-only disk would
+  const blocker = join(dir, 'cloud', 'replay-cache.json.tmp');
+  for (let i = 0; i < 100 && door.snapshot().relay !== 'locked'; i++) await sleep(20);
+  const unlocksBefore = bus.since(0).filter((e) => e.type === 'door.unlocked').length;
+  mkdirSync(blocker);
+  try {
+    expect(await send('open')).toMatchObject({ ok: false, reason: 'failed', detail: expect.stringMatching(/cannot record the nonce/) });
+    await waitEvent((e) => e.type === 'remote.failed' && e.reason === 'open');
+    expect(door.snapshot().relay).toBe('locked');
+    expect(bus.since(0).filter((e) => e.type === 'door.unlocked').length).toBe(unlocksBefore);
+  } finally {
+    rmSync(blocker, { recursive: true });
   }
 });
 
