@@ -23,7 +23,8 @@ export interface CardReaderOptions {
   irq?: DigitalInput;
 }
 
-type CardListener = (cardHash: string) => void;
+/** The return value is ignored, except that a returned promise's rejection is caught and logged. */
+type CardListener = (cardHash: string) => unknown;
 
 interface TapWaiter {
   resolve: (cardHash: string) => void;
@@ -155,11 +156,13 @@ export class CardReaderService {
       waiter.resolve(event.card);
       return;
     }
+    // A failing listener must neither stop the others nor, as an unhandled rejection, the daemon.
+    const failed = (err: unknown): void => log.error({ card: event.card, err: (err as Error)?.message }, 'card listener failed');
     for (const listener of this.cardListeners) {
       try {
-        listener(event.card);
+        void Promise.resolve(listener(event.card)).catch(failed);
       } catch (err) {
-        log.error({ card: event.card, err: (err as Error).message }, 'card listener failed');
+        failed(err);
       }
     }
   }

@@ -31,6 +31,27 @@ describe('card reader in the sim daemon', () => {
     expect(daemon.stderr()).toMatch(/nfc\s+simulated\s+PN532 emulator/);
   });
 
+  test('enrol at the gate by tapping, then that card opens the door and an unknown card is denied with a reason', async () => {
+    const uid = '0102030405060708090A';
+    expect(await daemon.post('/api/admin/residents', { id: 'r-tap' })).toMatchObject({ status: 200 });
+    const enrol = daemon.post('/api/admin/residents/r-tap/cards/tap', { timeoutMs: 5000 });
+    await new Promise((r) => setTimeout(r, 100));
+    await daemon.post('/api/sim/nfc', { uid, holdMs: 100 });
+    const enrolled = await enrol;
+    expect(enrolled).toMatchObject({ status: 200, body: { cardHash: expect.stringMatching(/^[0-9a-f]{64}$/) } });
+    await daemon.waitForEvent((e) => e.type === 'card.removed' && e.data?.card === enrolled.body.cardHash, 5000);
+
+    const before = (await daemon.events()).at(-1)!.seq;
+    await daemon.post('/api/sim/nfc', { uid, holdMs: 100 });
+    const granted = await daemon.waitForEvent((e) => e.seq > before && e.type === 'access.granted', 5000);
+    expect(granted.data).toMatchObject({ residentId: 'r-tap', credential: enrolled.body.cardHash });
+    await daemon.waitForEvent((e) => e.seq > before && e.type === 'door.unlocked', 5000);
+
+    await daemon.post('/api/sim/nfc', { uid: 'CAFEF00D', holdMs: 100 });
+    const denied = await daemon.waitForEvent((e) => e.seq > before && e.type === 'access.denied', 5000);
+    expect(denied.reason).toBe('unknown');
+  });
+
   test('a malformed tap is refused with 400 and says what a UID must be', async () => {
     const res = await daemon.post('/api/sim/nfc', { uid: '12345' });
     expect(res.status).toBe(400);

@@ -112,6 +112,23 @@ describe('card reader service', () => {
     expect(seen).toEqual([]);
   });
 
+  test('a throwing or rejecting access listener does not stop the others or the reader', async () => {
+    const ctx = started(setup());
+    const seen: string[] = [];
+    ctx.service.onCard(() => {
+      throw new Error('sync failure');
+    });
+    ctx.service.onCard(async () => {
+      throw new Error('async failure');
+    });
+    ctx.service.onCard((h) => void seen.push(h));
+    ctx.emulator.place(UID);
+    await waitFor('listener called', () => seen.length === 1);
+    await waitFor('both failures logged', () => ctx.logLines.filter((l) => l.includes('card listener failed')).length === 2);
+    ctx.emulator.remove();
+    await waitFor('still polling', () => ofType(ctx.events, 'card.removed').length === 1);
+  });
+
   test('nextTap claims the next card for enrolment; access listeners do not see it', async () => {
     const ctx = started(setup());
     const seen: string[] = [];
