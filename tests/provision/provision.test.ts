@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import nacl from 'tweetnacl';
 import { loadConfig } from '../../firmware/config/load';
 import { KEY_FILES, loadGateKeys } from '../../firmware/keys/key-files';
+import { nodeVersionProblem, osProblem, parseOsRelease } from '../../scripts/provision/system-checks';
 import { ids, makeSourceTree, makeStagingRoot, manifest, REPO } from './helpers/staging';
 
 const MAIN = join(REPO, 'dist/scripts/provision/main.js');
@@ -210,6 +211,17 @@ describe('scripts/provision refusals and dry runs on a fresh tree', () => {
     rmSync(root, { recursive: true, force: true });
   });
 
+  it('refuses a system that is not Debian or Raspberry Pi OS', () => {
+    const root = makeStagingRoot();
+    writeFileSync(join(root, 'etc/os-release'), 'PRETTY_NAME="Fedora Linux 40"\nID=fedora\n');
+    const before = manifest(root);
+    const r = provision(root, source);
+    expect(r.status).toBe(2);
+    expect(r.err).toContain('this is Fedora Linux 40; the installer supports Debian and Raspberry Pi OS only');
+    expect(manifest(root)).toEqual(before);
+    rmSync(root, { recursive: true, force: true });
+  });
+
   it('names the missing value when not interactive', () => {
     const root = makeStagingRoot();
     const r = provision(root, source, ['--broker', 'none'], false);
@@ -277,5 +289,20 @@ const hasScript = spawnSync('sh', ['-c', 'command -v script']).status === 0;
     expect(out).not.toContain('typed-secret-password-7');
     expect(readFileSync(join(root, 'etc/postern/mqtt-password'), 'utf8')).toBe('typed-secret-password-7\n');
     expect(JSON.parse(readFileSync(join(root, 'etc/postern/config.json'), 'utf8'))).toMatchObject({ gate: { site: 'acme', id: 'north' }, cloud: { url: 'mqtt://127.0.0.1:1883' } });
+  });
+});
+
+describe('system checks', () => {
+  it('wants Node 20.19 or newer', () => {
+    expect(nodeVersionProblem('v20.18.3')).toContain('too old');
+    expect(nodeVersionProblem('v18.19.0')).toContain('too old');
+    expect(nodeVersionProblem('v20.19.0')).toBeNull();
+    expect(nodeVersionProblem('v22.1.0')).toBeNull();
+  });
+  it('takes Debian and both flavours of Raspberry Pi OS', () => {
+    expect(osProblem(parseOsRelease('ID=debian\nVERSION_CODENAME=bookworm\n'))).toBeNull();
+    expect(osProblem(parseOsRelease('ID=raspbian\nID_LIKE=debian\n'))).toBeNull();
+    expect(osProblem(parseOsRelease('ID=ubuntu\nID_LIKE=debian\n'))).toBeNull();
+    expect(osProblem(parseOsRelease('ID="arch"\n'))).toContain('Debian and Raspberry Pi OS only');
   });
 });
