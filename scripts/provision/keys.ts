@@ -3,7 +3,8 @@ import { dirname } from 'node:path';
 import nacl from 'tweetnacl';
 import { generateKeyBytes, KEY_FILES, readKeyFile, writeKeyFile } from '../../firmware/keys/key-files';
 import { SERVICE_USER } from './accounts';
-import { ProvisionError, type Executor } from './executor';
+import type { Executor } from './executor';
+import { UsageError } from './options';
 
 export const KEYS_DIR = '/etc/postern/keys';
 const OWNER = { user: SERVICE_USER, group: SERVICE_USER };
@@ -13,16 +14,16 @@ function decodeBase64File(path: string, what: string): Uint8Array {
   try {
     text = readFileSync(path, 'utf8').trim();
   } catch (err) {
-    throw new ProvisionError(`cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    throw new UsageError(`cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text)) throw new ProvisionError(`${what} ${path} is not one line of base64`);
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text)) throw new UsageError(`${what} ${path} is not one line of base64`);
   return new Uint8Array(Buffer.from(text, 'base64'));
 }
 
 /** A site key file as another gate of the site has it (firmware/keys format: base64, at least 32 bytes). */
 export function readSiteKeyImport(path: string): Uint8Array {
   const bytes = decodeBase64File(path, 'site key');
-  if (bytes.length < 32) throw new ProvisionError(`site key ${path} holds ${bytes.length} bytes; a site key has at least 32`);
+  if (bytes.length < 32) throw new UsageError(`site key ${path} holds ${bytes.length} bytes; a site key has at least 32`);
   return bytes;
 }
 
@@ -30,7 +31,7 @@ export function readSiteKeyImport(path: string): Uint8Array {
 export function readOperatorKey(path: string): string {
   const bytes = decodeBase64File(path, 'operator public key');
   if (bytes.length !== nacl.sign.publicKeyLength) {
-    throw new ProvisionError(`operator public key ${path} holds ${bytes.length} bytes; an Ed25519 public key has ${nacl.sign.publicKeyLength}`);
+    throw new UsageError(`operator public key ${path} holds ${bytes.length} bytes; an Ed25519 public key has ${nacl.sign.publicKeyLength}`);
   }
   return Buffer.from(bytes).toString('base64');
 }
@@ -48,17 +49,7 @@ export function ensureKeys(ex: Executor, siteKeyImport: Uint8Array | undefined):
   ex.ensureCreatedOnce(`${KEYS_DIR}/${KEY_FILES.gateSigning}`, 'generate the gate signing key', create('gateSigning', () => generateKeyBytes('gateSigning')), 0o600, OWNER);
   ex.ensureCreatedOnce(`${KEYS_DIR}/${KEY_FILES.templateBox}`, 'generate the template encryption key', create('templateBox', () => generateKeyBytes('templateBox')), 0o600, OWNER);
 
-  const sitePath = ex.at(`${KEYS_DIR}/${KEY_FILES.siteHmac}`);
-  const hadSiteKey = existsSync(sitePath);
-  if (siteKeyImport && hadSiteKey) {
-    const current = readKeyFile(dirname(sitePath), 'siteHmac');
-    if (!Buffer.from(current).equals(Buffer.from(siteKeyImport))) {
-      throw new ProvisionError(
-        `${KEYS_DIR}/${KEY_FILES.siteHmac} already holds a different site key; enrolled cards are hashed with it. ` +
-          'Remove the file by hand if you really mean to replace it.',
-      );
-    }
-  }
+  const hadSiteKey = existsSync(ex.at(`${KEYS_DIR}/${KEY_FILES.siteHmac}`));
   ex.ensureCreatedOnce(
     `${KEYS_DIR}/${KEY_FILES.siteHmac}`,
     siteKeyImport ? 'import the site key' : 'generate a new site key',
@@ -68,6 +59,20 @@ export function ensureKeys(ex: Executor, siteKeyImport: Uint8Array | undefined):
   );
   if (!siteKeyImport && !hadSiteKey) {
     ex.note(`new site key: give ${KEYS_DIR}/${KEY_FILES.siteHmac} to every other gate of this site (--site-key FILE)`);
+  }
+}
+
+/**
+ * Refuses an imported site key that differs from the installed one, before anything is changed:
+ * enrolled cards are hashed with the installed key.
+ */
+export function checkSiteKeyImport(installedKeysDir: string, imported: Uint8Array): void {
+  if (!existsSync(`${installedKeysDir}/${KEY_FILES.siteHmac}`)) return;
+  if (!Buffer.from(readKeyFile(installedKeysDir, 'siteHmac')).equals(Buffer.from(imported))) {
+    throw new UsageError(
+      `${KEYS_DIR}/${KEY_FILES.siteHmac} already holds a different site key; enrolled cards are hashed with it. ` +
+        'Remove the file by hand if you really mean to replace it.',
+    );
   }
 }
 

@@ -5,8 +5,8 @@ import { ConfigError } from '../../firmware/config/load';
 import { HostAccounts, SERVICE_USER, StagedAccounts } from './accounts';
 import { APP_DIR, installApp } from './app';
 import { buildConfig, CA_PATH, CONFIG_PATH, DATA_DIR, existingSettings, PASSWORD_PATH, type GateSettings } from './config-file';
-import { Executor, ProvisionError } from './executor';
-import { ensureKeys, gatePublicKey, readOperatorKey, readSiteKeyImport } from './keys';
+import { Executor } from './executor';
+import { checkSiteKeyImport, ensureKeys, gatePublicKey, KEYS_DIR, readOperatorKey, readSiteKeyImport } from './keys';
 import { parseOptions, UsageError, USAGE, type ProvisionOptions } from './options';
 import { passwordProblem } from './passwords';
 import { ask } from './prompt';
@@ -26,16 +26,20 @@ function readJson(path: string): Record<string, unknown> {
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
   } catch (err) {
-    throw new ProvisionError(`${path} exists but is not valid JSON (${(err as Error).message}); fix or move it, nothing was changed`);
+    throw new UsageError(`${path} exists but is not valid JSON (${(err as Error).message}); fix or move it, nothing was changed`);
+  }
+}
+
+function readInput(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new UsageError(`cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
 }
 
 function firstLine(path: string, what: string): string {
-  try {
-    return readFileSync(path, 'utf8').split('\n')[0]!.replace(/\r$/, '');
-  } catch (err) {
-    throw new ProvisionError(`cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
+  return readInput(path, what).toString('utf8').split('\n')[0]!;
 }
 
 interface Resolved {
@@ -92,11 +96,14 @@ async function resolveSettings(o: ProvisionOptions, at: (p: string) => string, e
     resolved.settings.hasPassword = true;
   }
   if (o.caFile !== undefined) {
-    const ca = readFileSync(o.caFile);
+    const ca = readInput(o.caFile, '--ca-file');
     if (!ca.toString('utf8').includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`--ca-file ${o.caFile} holds no PEM certificate`);
     resolved.ca = ca;
   }
-  if (o.siteKey !== undefined) resolved.siteKey = readSiteKeyImport(o.siteKey);
+  if (o.siteKey !== undefined) {
+    resolved.siteKey = readSiteKeyImport(o.siteKey);
+    checkSiteKeyImport(at(KEYS_DIR), resolved.siteKey);
+  }
   return resolved;
 }
 

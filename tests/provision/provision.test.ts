@@ -162,9 +162,11 @@ describe('scripts/provision --root', () => {
   it('refuses to replace the site key with a different one', () => {
     const other = join(secrets, 'other-site.key');
     writeFileSync(other, Buffer.from(nacl.randomBytes(32)).toString('base64') + '\n');
-    const r = provision(root, source, ['--site-key', other]);
-    expect(r.status).toBe(3);
+    const before = manifest(root);
+    const r = provision(root, source, ['--site-key', other, '--gate', 'renamed']);
+    expect(r.status).toBe(2);
     expect(r.err).toContain('already holds a different site key');
+    expect(manifest(root)).toEqual(before);
     const same = provision(root, source, ['--site-key', join(root, 'etc/postern/keys', KEY_FILES.siteHmac)]);
     expect(same.status).toBe(0);
   });
