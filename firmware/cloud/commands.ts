@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { openEnvelope } from './envelope';
+import { openSigned } from './envelope';
 import type { GateIdentity } from './topics';
 
 /** Red line 6: no command may be valid for longer than this after it was issued. */
@@ -77,14 +77,9 @@ const commandBody = z.object({
  * the caller does that before acting.
  */
 export function verifyCommand(raw: Uint8Array | string, ctx: VerifyContext): Verdict {
-  const opened = openEnvelope(raw, 'cmd', ctx.trustedKeys, ctx.maxBytes);
+  const opened = openSigned(raw, 'cmd', commandBody, ctx.trustedKeys, ctx.maxBytes);
   if (!opened.ok) return opened;
-  const parsed = commandBody.safeParse(opened.body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return { ok: false, reason: 'malformed', detail: `command body field "${issue?.path.join('.') ?? ''}": ${issue?.message ?? 'invalid'}` };
-  }
-  const body = parsed.data;
+  const body = opened.body;
   const about = { nonce: body.nonce, cmd: body.cmd };
   if (body.site !== ctx.identity.site) return { ok: false, reason: 'wrong-site', detail: `command names site "${body.site}", this is "${ctx.identity.site}"`, ...about };
   if (body.gate !== ctx.identity.gate) return { ok: false, reason: 'wrong-gate', detail: `command names gate "${body.gate}", this is "${ctx.identity.gate}"`, ...about };

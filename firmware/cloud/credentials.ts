@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { openEnvelope, type OpenFailure } from './envelope';
+import { openSigned, type OpenFailure } from './envelope';
 import type { GateIdentity } from './topics';
 
 /** HMAC-SHA256 hex of a normalised UID (firmware/credentials/card-id.ts): a raw UID can never pass this. */
@@ -26,14 +26,9 @@ export function verifyCredentialMessage(
   raw: Uint8Array | string,
   ctx: { trustedKeys: ReadonlySet<string>; identity: GateIdentity; maxBytes: number },
 ): { ok: true; message: CredentialMessage } | CredentialReject {
-  const opened = openEnvelope(raw, 'credentials', ctx.trustedKeys, ctx.maxBytes);
+  const opened = openSigned(raw, 'credentials', credentialBody, ctx.trustedKeys, ctx.maxBytes);
   if (!opened.ok) return opened;
-  const parsed = credentialBody.safeParse(opened.body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return { ok: false, reason: 'malformed', detail: `credentials body field "${issue?.path.join('.') ?? ''}": ${issue?.message ?? 'invalid'}` };
-  }
-  const message = parsed.data;
+  const message = opened.body;
   if (message.site !== ctx.identity.site) return { ok: false, reason: 'wrong-site', detail: `credentials name site "${message.site}"` };
   if (message.gate !== ctx.identity.gate) return { ok: false, reason: 'wrong-gate', detail: `credentials name gate "${message.gate}"` };
   if (message.type === 'delta' && message.to <= message.from) return { ok: false, reason: 'malformed', detail: 'a delta must move the version forward (to > from)' };

@@ -1,4 +1,5 @@
 import nacl from 'tweetnacl';
+import type { z } from 'zod';
 
 /**
  * The signed wrapper around every command, credential message and gate answer (docs/PROTOCOL.md §2).
@@ -74,4 +75,22 @@ export function openEnvelope(raw: Uint8Array | string, purpose: Purpose, trusted
     return { ok: false, reason: 'malformed', detail: 'signed body is not JSON' };
   }
   return { ok: true, key: keyText, body: parsed };
+}
+
+/** openEnvelope, then the body checked against its schema; a body that does not fit is `malformed`, naming the field. */
+export function openSigned<S extends z.ZodType>(
+  raw: Uint8Array | string,
+  purpose: Purpose,
+  schema: S,
+  trustedKeys: ReadonlySet<string>,
+  maxBytes: number,
+): { ok: true; key: string; body: z.output<S> } | { ok: false; reason: OpenFailure; detail: string } {
+  const opened = openEnvelope(raw, purpose, trustedKeys, maxBytes);
+  if (!opened.ok) return opened;
+  const parsed = schema.safeParse(opened.body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { ok: false, reason: 'malformed', detail: `${purpose} body field "${issue?.path.join('.') ?? ''}": ${issue?.message ?? 'invalid'}` };
+  }
+  return { ok: true, key: opened.key, body: parsed.data };
 }
