@@ -185,10 +185,11 @@ export class CloudLink {
   private publishState(force: boolean): void {
     const client = this.client;
     if (!client?.connected || this.stopping) return;
-    const body = JSON.stringify(this.stateBody());
+    const state = this.stateBody();
+    const body = JSON.stringify(state);
     if (!force && body === this.lastState) return;
     this.lastState = body;
-    client.publish(this.topics.state, JSON.stringify({ ...this.stateBody(), ts: new Date(this.now()).toISOString() }), { qos: 1, retain: true });
+    client.publish(this.topics.state, JSON.stringify({ ...state, ts: new Date(this.now()).toISOString() }), { qos: 1, retain: true });
   }
 
   private requestResync(reason: 'requested' | 'version-gap'): void {
