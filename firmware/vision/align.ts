@@ -1,4 +1,4 @@
-import type { FaceLandmarks, Point } from './geometry';
+import type { Point } from './geometry';
 import type { RgbImage } from './image';
 
 /** x' = a*x - b*y + tx, y' = b*x + a*y + ty: rotation, uniform scale and shift, nothing else. */
@@ -10,17 +10,16 @@ export interface Similarity {
 }
 
 /**
- * Canonical positions on a 112x112 crop (the ArcFace/InsightFace 5-point template, both mouth corners
- * averaged into the mouth centre BlazeFace reports). Embedders trained on aligned faces expect these.
+ * Canonical positions on a 112x112 crop: the ArcFace/InsightFace 5-point template (eyes, nose tip,
+ * mouth corners; "left" as seen in the image). Embedders trained on aligned faces expect these.
  */
-export const CANONICAL_112: FaceLandmarks = {
-  leftEye: { x: 38.2946, y: 51.6963 },
-  rightEye: { x: 73.5318, y: 51.5014 },
-  nose: { x: 56.0252, y: 71.7366 },
-  mouth: { x: 56.1396, y: 92.2848 },
-};
-
-const ORDER = ['leftEye', 'rightEye', 'nose', 'mouth'] as const;
+export const CANONICAL_112: readonly Point[] = [
+  { x: 38.2946, y: 51.6963 },
+  { x: 73.5318, y: 51.5014 },
+  { x: 56.0252, y: 71.7366 },
+  { x: 41.5493, y: 92.3655 },
+  { x: 70.7299, y: 92.2041 },
+];
 
 /** Least-squares similarity mapping `from` points onto `to` points (closed form, Umeyama without reflection). */
 export function fitSimilarity(from: readonly Point[], to: readonly Point[]): Similarity {
@@ -62,12 +61,12 @@ export interface CropSpec {
 export function canonicalFor(spec: CropSpec): Point[] {
   const scale = spec.size / (112 * (1 + 2 * spec.padding));
   const offset = spec.padding * 112 * scale;
-  return ORDER.map((k) => ({ x: CANONICAL_112[k].x * scale + offset, y: CANONICAL_112[k].y * scale + offset }));
+  return CANONICAL_112.map((p) => ({ x: p.x * scale + offset, y: p.y * scale + offset }));
 }
 
-/** The transform from crop pixels back to frame pixels for these landmarks. */
-export function cropToFrame(landmarks: FaceLandmarks, spec: CropSpec): Similarity {
-  return fitSimilarity(canonicalFor(spec), ORDER.map((k) => landmarks[k]));
+/** The transform from crop pixels back to frame pixels for the five landmarks (in CANONICAL_112 order). */
+export function cropToFrame(fivePoints: readonly Point[], spec: CropSpec): Similarity {
+  return fitSimilarity(canonicalFor(spec), fivePoints);
 }
 
 /**

@@ -1,0 +1,52 @@
+import { runAccuracy } from './accuracy';
+import { runIdentification } from './identification';
+import { runLatency } from './latency';
+import { runLiveness } from './liveness';
+import { runMatch } from './match';
+import { runTapBench } from './tap';
+import { intArg, parseArgs } from './args';
+
+type Bench = (argv: readonly string[], log: (line: string) => void) => Promise<Record<string, unknown>>;
+
+const BENCHES: Record<string, Bench> = {
+  accuracy: runAccuracy,
+  identification: runIdentification,
+  liveness: runLiveness,
+  latency: runLatency,
+  match: runMatch,
+  // The card bench is the NFC engineer's (scripts/bench/tap.ts).
+  tap: async (argv, log) => {
+    const args = parseArgs(argv, ['taps', 'irq']);
+    const irq = args.get('irq') ?? 'false';
+    if (irq !== 'true' && irq !== 'false') throw new Error(`--irq must be true or false, got "${irq}"`);
+    const result = await runTapBench({ taps: intArg(args, 'taps', 200), irq: irq === 'true' });
+    log(`card tap-to-relay over ${result.taps} taps: p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, max ${result.maxMs} ms`);
+    return { bench: 'tap', ...result };
+  },
+};
+
+/**
+ * `npm run bench -- <name> [options]`: human-readable tables on stderr, and one JSON line with the
+ * figures on stdout as the last line, for scripts and CI to parse.
+ */
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  const bench = name ? BENCHES[name] : undefined;
+  if (!bench) {
+    process.stderr.write(`usage: npm run bench -- <${Object.keys(BENCHES).join('|')}> [options]\n`);
+    return 2;
+  }
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  log(`$ npm run bench -- ${argv.join(' ')}`);
+  const result = await bench(rest, log);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);
