@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { run } from '../../scripts/cli/status';
 import { startDaemon, type StartedDaemon } from '../helpers/daemon';
+import { waitFor } from './helpers/supervisor';
 
 async function status(args: string[]) {
   const out: string[] = [];
@@ -17,6 +18,8 @@ describe('postern status against the real daemon', () => {
   afterAll(async () => daemon.stop());
 
   it('shows mode, door, alarms, methods, cloud link, outbox, store counts and the last events', async () => {
+    // The reader reports its health once the PN532 (emulated) has answered.
+    await waitFor('the card method', async () => (await daemon.state()).methods.card === 'ok');
     await daemon.setInput('tamper', true);
     await daemon.waitForEvent((e) => e.type === 'tamper');
     const socket = join(daemon.dataDir, 'admin.sock');

@@ -87,9 +87,9 @@ export class Supervisor {
   }
 }
 
-export async function waitFor(what: string, cond: () => boolean, timeoutMs = 5000): Promise<void> {
+export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
