@@ -1,4 +1,4 @@
-import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
  * Models the time a transfer occupies a 100 kHz I2C bus: about 9 bit-times per byte (8 data bits and the
@@ -17,6 +17,5 @@ export class I2cBusClock {
     this.freeAt = Math.max(now, this.freeAt) + ((dataBytes + 1) * this.byteTimeUs) / 1000;
     const wait = this.freeAt - now;
     if (wait >= 1) await sleep(Math.floor(wait));
-    else await nextTurn();
   }
 }

@@ -81,6 +81,8 @@ export class Pn532Emulator implements I2cTransport {
   private passiveActivationRetries = RETRY_FOREVER;
   private samMode = 0;
   private readonly commandLog: number[] = [];
+  /** The InListPassiveTarget in progress, if any. */
+  private poll: { startedAt: number; attempts: number; respond: (data: number[], afterMs: number) => void; timer: NodeJS.Timeout | undefined } | null = null;
   /** P70_IRQ as a GPIO input: active (pulled low) while a frame is ready for the host. */
   readonly irq: DigitalInput;
 
@@ -193,6 +195,7 @@ export class Pn532Emulator implements I2cTransport {
     this.removeTimer = undefined;
     this.occupant = occupant;
     this.placedAt = performance.now();
+    this.armPoll();
   }
 
   private checkTransfer(address: number, syscall: 'read' | 'write'): void {
@@ -239,9 +242,12 @@ export class Pn532Emulator implements I2cTransport {
   }
 
   private execute(code: number, params: number[]): void {
-    const respond = (data: number[], afterMs = this.processingMs): void =>
+    const respond = (data: number[], afterMs = this.processingMs): void => {
       this.later(afterMs + this.faults.slowMs, () => this.respond([code + 1, ...data]));
-    const syntaxError = (): void => this.later(this.processingMs, () => this.queue(Buffer.from(ERROR_FRAME)));
+    };
+    const syntaxError = (): void => {
+      this.later(this.processingMs, () => this.queue(Buffer.from(ERROR_FRAME)));
+    };
     switch (code) {
       case CMD.Diagnose:
         if (params[0] !== 0x00) return syntaxError();
@@ -266,25 +272,46 @@ export class Pn532Emulator implements I2cTransport {
       case CMD.InListPassiveTarget: {
         const [maxTg, brTy] = params;
         if (maxTg === undefined || maxTg < 1 || maxTg > 2 || brTy !== BRTY_106_TYPE_A) return syntaxError();
-        return this.pollField(0, (data, afterMs) => respond(data, afterMs));
+        return this.startPoll((data, afterMs) => respond(data, afterMs));
       }
       default:
         return syntaxError();
     }
   }
 
-  /** Passive activation: one attempt now, then one per `activationAttemptMs`, until a target answers or retries run out. */
-  private pollField(attempt: number, respond: (data: number[], afterMs: number) => void): void {
-    if (this.occupant) {
-      respond(encodeTargetA(activate(this.occupant, 1)), this.cardActivationMs);
-      return;
-    }
+  /**
+   * Passive activation: attempts at t = 0, 1, 2… × activationAttemptMs until one finds a target or the
+   * retries run out. Rather than one timer per attempt, it sleeps until the attempt that matters: the next
+   * one after a card enters, or the last one while the field stays empty.
+   */
+  private startPoll(respond: (data: number[], afterMs: number) => void): void {
     const attempts = this.passiveActivationRetries === RETRY_FOREVER ? Infinity : this.passiveActivationRetries + 1;
-    if (attempt + 1 >= attempts) {
-      respond([0], 0);
-      return;
+    this.poll = { startedAt: performance.now(), attempts, respond, timer: undefined };
+    this.armPoll();
+  }
+
+  private armPoll(): void {
+    const poll = this.poll;
+    if (!poll) return;
+    if (poll.timer) {
+      clearTimeout(poll.timer);
+      this.jobTimers.delete(poll.timer);
     }
-    this.later(this.activationAttemptMs, () => this.pollField(attempt + 1, respond));
+    const elapsed = performance.now() - poll.startedAt;
+    const nextAttempt = this.activationAttemptMs > 0 ? Math.ceil(elapsed / this.activationAttemptMs - 1e-9) : 0;
+    if (this.occupant && nextAttempt < poll.attempts) {
+      poll.timer = this.later(nextAttempt * this.activationAttemptMs - elapsed, () => {
+        if (!this.occupant) return this.armPoll(); // taken away before the attempt reached it
+        this.poll = null;
+        poll.respond(encodeTargetA(activate(this.occupant, 1)), this.cardActivationMs);
+      });
+    } else if (poll.attempts !== Infinity) {
+      // Empty field, or a card that arrived after the last attempt: the retries end with no target.
+      poll.timer = this.later(poll.attempts * this.activationAttemptMs - elapsed, () => {
+        this.poll = null;
+        poll.respond([0], 0);
+      });
+    }
   }
 
   private respond(data: number[]): void {
@@ -313,17 +340,22 @@ export class Pn532Emulator implements I2cTransport {
     this.updateIrq();
   }
 
-  private later(ms: number, fn: () => void): void {
-    const timer = setTimeout(() => {
-      this.jobTimers.delete(timer);
-      fn();
-    }, ms);
+  private later(ms: number, fn: () => void): NodeJS.Timeout {
+    const timer = setTimeout(
+      () => {
+        this.jobTimers.delete(timer);
+        fn();
+      },
+      Math.max(0, ms),
+    );
     this.jobTimers.add(timer);
+    return timer;
   }
 
   private cancelJob(): void {
     for (const t of this.jobTimers) clearTimeout(t);
     this.jobTimers.clear();
+    this.poll = null;
   }
 
   private updateIrq(): void {

@@ -29,6 +29,8 @@ export const cardsSchema = z
     passiveActivationRetries: int(0, 254, 8, 'retries (255 means retry for ever, which would hang each poll)'),
     /** Empty polls in a row before a present card counts as removed; rides out a card at the edge of the field. */
     removeAfterMisses: int(1, 50, 2, 'polls'),
+    /** Pause between status-byte reads while waiting for an answer (no IRQ line): latency against bus and CPU load. */
+    statusPollMs: int(1, 50, 2, 'ms'),
     ackTimeoutMs: int(5, 1000, 30, 'ms'),
     responseTimeoutMs: int(50, 10_000, 500, 'ms'),
     /** Re-initialisation after a fault waits initialMs, doubling per consecutive failure up to maxMs. */

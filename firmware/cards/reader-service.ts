@@ -52,6 +52,7 @@ export class CardReaderService {
       address: config.address,
       ackTimeoutMs: config.ackTimeoutMs,
       responseTimeoutMs: config.responseTimeoutMs,
+      statusPollMs: config.statusPollMs,
       ...(irq ? { irq } : {}),
     });
   }

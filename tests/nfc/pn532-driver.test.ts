@@ -71,6 +71,16 @@ describe('PN532 driver against the emulator', () => {
     expect(await pn532.inListPassiveTargetA()).toBeNull();
   });
 
+  test('a card entering the field during a poll is found at the next activation attempt, not after the retries', async () => {
+    const { emulator, pn532 } = setup();
+    await pn532.initialise(200); // 201 attempts × 1.5 ms ≈ 300 ms for an empty field
+    const started = Date.now();
+    setTimeout(() => emulator.place('DEADBEEF'), 30);
+    const target = await pn532.inListPassiveTargetA();
+    expect(Buffer.from(target!.uid).toString('hex')).toBe('deadbeef');
+    expect(Date.now() - started).toBeLessThan(120);
+  });
+
   test('a phone answers with a random UID and its ATS', async () => {
     const { emulator, pn532 } = setup();
     await pn532.initialise(1);
