@@ -4,6 +4,7 @@ import { auditSchema } from '../audit/config';
 import { cardsSchema } from '../cards/config';
 import { cloudConfigSchema } from '../cloud/config';
 import { consentSchema } from '../consent/config';
+import { faceSchema } from '../vision/config';
 import { adminSchema, benchSchema, doorSchema, gateSchema, gpioSchema, hardwareSchema } from './base';
 
 /**
@@ -27,6 +28,7 @@ export const configSchema = z.strictObject({
   access: accessSchema,
   consent: consentSchema,
   audit: auditSchema,
+  face: faceSchema,
 });
 
 export type GateConfigInput = z.input<typeof configSchema>;

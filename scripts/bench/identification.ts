@@ -98,7 +98,8 @@ export async function runIdentification(argv: readonly string[], log: (line: str
   const args = parseArgs(argv, ['faces', 'sets']);
   const faces = path.resolve(args.get('faces') ?? FACES);
   const sets = (args.get('sets') ?? DEFAULT_SETS.join(',')).split(',').filter(Boolean);
-  const pipeline = new PosternPipeline();
+  // Photo sets are not presentation-attack data: the liveness gate is measured by the liveness bench.
+  const pipeline = new PosternPipeline(false);
   await pipeline.load();
   const rows: IdentificationRow[] = [];
   for (const set of sets) rows.push(await identifySet(pipeline, path.join(faces, set), set));
