@@ -15,6 +15,7 @@ import { EventBus } from '../../firmware/events/bus';
 import { MethodHealth } from '../../firmware/health';
 import { createLogger } from '../../firmware/log';
 import { GateStore } from '../../firmware/store/store';
+import { percentile, round } from './stats';
 
 export interface TapBenchOptions {
   taps: number;
@@ -42,17 +43,12 @@ const ACTIVATION_ATTEMPT_MS = 1.5;
 const CARD_ACTIVATION_MS = 3;
 const UID = '04A1B2C3D4E5F6';
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
-const round = (ms: number) => Math.round(ms * 10) / 10;
 
 /**
  * Card entering the field → relay energised, through the whole card path with the daemon's default
  * settings: PN532 emulator (100 kHz bus time modelled) → PN532 driver → reader service → access decision
  * against the real store → door controller → simulated relay line. Cards arrive at a random moment
- * relative to the poll loop, so polling delay is included.
+ * relative to the poll loop, so polling delay is included. Run: `npm run bench -- tap [--taps N] [--irq true]`.
  */
 export async function runTapBench(options: TapBenchOptions): Promise<TapBenchResult> {
   const dir = mkdtempSync(join(tmpdir(), 'postern-tap-bench-'));
@@ -113,13 +109,12 @@ export async function runTapBench(options: TapBenchOptions): Promise<TapBenchRes
     gpio.close();
     rmSync(dir, { recursive: true, force: true });
   }
-  const sorted = [...latencies].sort((a, b) => a - b);
   return {
-    taps: sorted.length,
-    p50Ms: round(percentile(sorted, 50)),
-    p99Ms: round(percentile(sorted, 99)),
-    maxMs: round(sorted[sorted.length - 1]!),
-    meanMs: round(sorted.reduce((a, b) => a + b, 0) / sorted.length),
+    taps: latencies.length,
+    p50Ms: round(percentile(latencies, 50), 1),
+    p99Ms: round(percentile(latencies, 99), 1),
+    maxMs: round(Math.max(...latencies), 1),
+    meanMs: round(latencies.reduce((a, b) => a + b, 0) / latencies.length, 1),
     irq: options.irq,
     pollIntervalMs: config.pollIntervalMs,
     passiveActivationRetries: config.passiveActivationRetries,
@@ -127,35 +122,4 @@ export async function runTapBench(options: TapBenchOptions): Promise<TapBenchRes
     activationAttemptMs: ACTIVATION_ATTEMPT_MS,
     cardActivationMs: CARD_ACTIVATION_MS,
   };
-}
-
-function parseArgs(argv: string[]): TapBenchOptions {
-  const options: TapBenchOptions = { taps: 200, irq: false };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--irq') options.irq = true;
-    else if (arg === '--taps') {
-      const n = Number(argv[++i]);
-      if (!Number.isInteger(n) || n < 1) throw new Error(`--taps needs a whole number of taps, got ${JSON.stringify(argv[i])}`);
-      options.taps = n;
-    } else throw new Error(`unknown argument ${JSON.stringify(arg)} (use --taps N, --irq)`);
-  }
-  return options;
-}
-
-if (require.main === module) {
-  const options = parseArgs(process.argv.slice(2));
-  runTapBench(options).then(
-    (r) => {
-      console.log(`Card tap-to-relay latency: node dist/scripts/bench/tap.js --taps ${options.taps}${options.irq ? ' --irq' : ''}`);
-      console.log(`| taps | p50 ms | p99 ms | max ms | mean ms | ready signal | poll interval ms | MxRtyPassiveActivation |`);
-      console.log(`|---|---|---|---|---|---|---|---|`);
-      console.log(`| ${r.taps} | ${r.p50Ms} | ${r.p99Ms} | ${r.maxMs} | ${r.meanMs} | ${r.irq ? 'IRQ line' : 'status byte'} | ${r.pollIntervalMs} | ${r.passiveActivationRetries} |`);
-      console.log(JSON.stringify(r));
-    },
-    (err: unknown) => {
-      console.error(err instanceof Error ? err.message : err);
-      process.exitCode = 1;
-    },
-  );
 }
