@@ -14,6 +14,8 @@ export interface Pn532Faults {
   corruptChecksum: number;
   /** Next N response transmissions are replaced by random bytes of the same length. */
   garbage: number;
+  /** Next N commands are acknowledged and then answered with the syntax error frame. */
+  syntaxError: number;
   /** Next N commands are lost on the wire: no ACK, no response. */
   dropAck: number;
   /** The status byte never shows ready. */
@@ -61,7 +63,7 @@ function busFault(code: BusErrorCode, syscall: 'read' | 'write'): NodeJS.ErrnoEx
  * (such as a one-byte status poll) leaves it for the next read, which starts again with the status byte.
  */
 export class Pn532Emulator implements I2cTransport {
-  readonly faults: Pn532Faults = { corruptChecksum: 0, garbage: 0, dropAck: 0, neverReady: false, busError: null, slowMs: 0 };
+  readonly faults: Pn532Faults = { corruptChecksum: 0, garbage: 0, syntaxError: 0, dropAck: 0, neverReady: false, busError: null, slowMs: 0 };
   /** Performance-clock time (ms) at which the current occupant entered the field, for latency benches. */
   placedAt: number | null = null;
 
@@ -248,6 +250,10 @@ export class Pn532Emulator implements I2cTransport {
     const syntaxError = (): void => {
       this.later(this.processingMs, () => this.queue(Buffer.from(ERROR_FRAME)));
     };
+    if (this.faults.syntaxError > 0) {
+      this.faults.syntaxError -= 1;
+      return syntaxError();
+    }
     switch (code) {
       case CMD.Diagnose:
         if (params[0] !== 0x00) return syntaxError();

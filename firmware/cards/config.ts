@@ -32,7 +32,8 @@ export const cardsSchema = z
     /** Pause between status-byte reads while waiting for an answer (no IRQ line): latency against bus and CPU load. */
     statusPollMs: int(1, 50, 2, 'ms'),
     ackTimeoutMs: int(5, 1000, 30, 'ms'),
-    responseTimeoutMs: int(50, 10_000, 500, 'ms'),
+    /** Must cover a whole poll with an empty field: (passiveActivationRetries + 1) activation attempts. */
+    responseTimeoutMs: int(50, 10_000, 1000, 'ms'),
     /** Re-initialisation after a fault waits initialMs, doubling per consecutive failure up to maxMs. */
     backoff: z
       .strictObject({

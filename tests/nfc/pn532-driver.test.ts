@@ -183,6 +183,13 @@ describe('PN532 driver against the emulator', () => {
     expect(emulator.sam).toBe(1);
   });
 
+  test('the syntax error frame is an error-frame error, and the next command works', async () => {
+    const { emulator, pn532 } = setup();
+    emulator.faults.syntaxError = 1;
+    await expectCode(pn532.getFirmwareVersion(), 'error-frame');
+    expect((await pn532.getFirmwareVersion()).ic).toBe(0x32);
+  });
+
   test('the abort signal stops a long poll promptly', async () => {
     const { pn532 } = setup();
     await pn532.getFirmwareVersion();

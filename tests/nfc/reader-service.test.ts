@@ -154,7 +154,7 @@ describe('card reader service', () => {
     expect(ofType(ctx.events, 'card.removed')).toHaveLength(0);
   });
 
-  test('ETIMEDOUT, a reader that never gets ready, and slow answers all degrade and recover', async () => {
+  test('ETIMEDOUT, a reader that never gets ready, a syntax error and slow answers all degrade and recover', async () => {
     const ctx = started(setup());
     await waitFor('ok', () => ctx.health.get('card') === 'ok');
     ctx.emulator.faults.busError = { code: 'ETIMEDOUT', count: 2 };
@@ -164,6 +164,10 @@ describe('card reader service', () => {
     ctx.emulator.faults.neverReady = true;
     await waitFor('no-ack', () => ctx.healthLog.includes('degraded:reader-no-ack'));
     ctx.emulator.faults.neverReady = false;
+    await waitFor('ok again', () => ctx.health.get('card') === 'ok');
+
+    ctx.emulator.faults.syntaxError = 1;
+    await waitFor('error frame', () => ctx.healthLog.includes('degraded:reader-error-frame'));
     await waitFor('ok again', () => ctx.health.get('card') === 'ok');
 
     ctx.emulator.faults.slowMs = 200;
