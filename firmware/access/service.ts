@@ -1,5 +1,6 @@
 import type { DoorPort } from '../door/port';
 import type { EventBus } from '../events/bus';
+import type { Resident } from '../store/records';
 import type { GateStore } from '../store/store';
 import { countsAsFailure, decide, rateLimitKey, type Decision, type Presented } from './decide';
 import type { AccessPolicy } from './policy';
@@ -44,7 +45,7 @@ export class AccessService {
     return decision;
   }
 
-  private present(presented: Presented, resident: ReturnType<GateStore['getResident']>, extra: Record<string, unknown>): Decision {
+  private present(presented: Presented, resident: Resident | undefined, extra: Record<string, unknown>): Decision {
     const now = this.now();
     const key = rateLimitKey(presented);
     let decision = decide({

@@ -1,9 +1,20 @@
-import { adminCall, CONNECTION_HELP, CONNECTION_OPTIONS, EXIT, parseCommandArgs, pickVerb, positionals, printJson, resolveTarget, runCommand } from './admin-client';
+import { adminCall, CliError, CONNECTION_HELP, CONNECTION_OPTIONS, EXIT, parseCommandArgs, pickVerb, positionals, printJson, resolveTarget, runCommand } from './admin-client';
 import type { CliIo } from './registry';
 
-export const summary = "delete a resident's face template (prints the signed deletion receipt)";
+export const summary = "enrol a resident's face from the camera (consent first), or delete the template (prints the signed deletion receipt)";
 
 const verbs: Record<string, (args: string[], io: CliIo) => Promise<number>> = {
+  async enrol(args, io) {
+    const usage = `postern face enrol RESIDENT_ID [--frames N] ${CONNECTION_HELP}`;
+    const { values, positionals: rest } = parseCommandArgs(args, { ...CONNECTION_OPTIONS, frames: { type: 'string' } }, usage);
+    const [id] = positionals(rest, ['RESIDENT_ID'], usage);
+    const frames = values.frames === undefined ? undefined : Number(values.frames);
+    if (frames !== undefined && (!Number.isInteger(frames) || frames < 1 || frames > 20)) throw new CliError(`--frames "${values.frames}" must be a whole number from 1 to 20`, EXIT.usage);
+    io.err('Look at the camera...');
+    // The vision pipeline's route (firmware/vision): it refuses without a consent record.
+    printJson(io.out, await adminCall(resolveTarget(values, io.env), 'POST', '/face/enrol', { residentId: id, ...(frames !== undefined ? { frames } : {}) }, 60_000));
+    return EXIT.ok;
+  },
   async delete(args, io) {
     const usage = `postern face delete RESIDENT_ID ${CONNECTION_HELP}`;
     const { values, positionals: rest } = parseCommandArgs(args, CONNECTION_OPTIONS, usage);
