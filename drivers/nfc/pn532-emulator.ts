@@ -78,7 +78,7 @@ export class Pn532Emulator implements I2cTransport {
   private irqLevel = false;
   private lastResponse: Buffer | null = null;
   private occupant: FieldOccupant | null = null;
-  private removeTimer: NodeJS.Timeout | undefined;
+  private tapInProgress: { timer: NodeJS.Timeout; done: () => void } | null = null;
   private plugged = true;
   private passiveActivationRetries = RETRY_FOREVER;
   private samMode = 0;
@@ -131,21 +131,28 @@ export class Pn532Emulator implements I2cTransport {
   }
 
   remove(): void {
-    clearTimeout(this.removeTimer);
-    this.removeTimer = undefined;
+    this.endTap();
     this.occupant = null;
     this.placedAt = null;
   }
 
-  /** A person holding a card to the reader for `holdMs`, then taking it away. Resolves once it has left. */
+  /**
+   * A person holding a card to the reader for `holdMs`, then taking it away. Resolves once it has left,
+   * or once another card or `remove()` has ended the tap early.
+   */
   tap(uid: string, holdMs = 300): Promise<void> {
     this.place(uid);
     return new Promise((resolve) => {
-      this.removeTimer = setTimeout(() => {
-        this.remove();
-        resolve();
-      }, holdMs);
+      this.tapInProgress = { timer: setTimeout(() => this.remove(), holdMs), done: resolve };
     });
+  }
+
+  private endTap(): void {
+    const tap = this.tapInProgress;
+    this.tapInProgress = null;
+    if (!tap) return;
+    clearTimeout(tap.timer);
+    tap.done();
   }
 
   /** The reader's cable pulled: every transfer fails until `plugIn()`, which powers it up from reset. */
@@ -193,8 +200,7 @@ export class Pn532Emulator implements I2cTransport {
   }
 
   private enter(occupant: FieldOccupant): void {
-    clearTimeout(this.removeTimer);
-    this.removeTimer = undefined;
+    this.endTap();
     this.occupant = occupant;
     this.placedAt = performance.now();
     this.armPoll();

@@ -108,5 +108,9 @@ describe('PN532 emulator on the wire', () => {
     expect(emu.placedAt).not.toBeNull();
     await gone;
     expect(emu.placedAt).toBeNull();
+    const first = emu.tap('DEADBEEF', 10_000);
+    emu.place('CAFEF00D'); // another card ends the first tap
+    await first;
+    expect(emu.placedAt).not.toBeNull();
   });
 });
