@@ -42,6 +42,8 @@ interface Outgoing {
   bytes: Buffer;
 }
 
+const RECENT_COMMANDS = 64;
+
 const ERRNO: Record<BusErrorCode, { errno: number; text: string }> = {
   EREMOTEIO: { errno: -121, text: 'remote I/O error' },
   ETIMEDOUT: { errno: -110, text: 'connection timed out' },
@@ -83,6 +85,7 @@ export class Pn532Emulator implements I2cTransport {
   private passiveActivationRetries = RETRY_FOREVER;
   private samMode = 0;
   private readonly commandLog: number[] = [];
+  private commandTotal = 0;
   /** The InListPassiveTarget in progress, if any. */
   private poll: { startedAt: number; attempts: number; respond: (data: number[], afterMs: number) => void; timer: NodeJS.Timeout | undefined } | null = null;
   /** P70_IRQ as a GPIO input: active (pulled low) while a frame is ready for the host. */
@@ -106,9 +109,14 @@ export class Pn532Emulator implements I2cTransport {
     this.processingMs = options.processingMs ?? 1;
   }
 
-  /** Command codes received, in order, for tests that check what the driver sent. */
-  get commands(): readonly number[] {
+  /** The most recent command codes received (up to 64), oldest first, for tests that check what the driver sent. */
+  get recentCommands(): readonly number[] {
     return this.commandLog;
+  }
+
+  /** Commands received since power-up of the emulator. */
+  get commandCount(): number {
+    return this.commandTotal;
   }
 
   /** SAMConfiguration mode last set (0 until configured, as after power-up). */
@@ -245,7 +253,9 @@ export class Pn532Emulator implements I2cTransport {
     this.out.length = 0;
     this.queue(Buffer.from(ACK_FRAME));
     const [code, ...params] = frame.data as unknown as [number, ...number[]];
+    this.commandTotal += 1;
     this.commandLog.push(code);
+    if (this.commandLog.length > RECENT_COMMANDS) this.commandLog.shift();
     this.execute(code, params);
   }
 

@@ -34,7 +34,7 @@ describe('PN532 driver against the emulator', () => {
     expect(fw).toEqual({ ic: 0x32, version: 1, revision: 6, support: 7 });
     expect(emulator.sam).toBe(0x01);
     expect(emulator.maxPassiveActivationRetries).toBe(5);
-    expect(emulator.commands).toEqual([0x02, 0x14, 0x32]);
+    expect(emulator.recentCommands).toEqual([0x02, 0x14, 0x32]);
   });
 
   test('polls the status byte with one-byte plain reads before reading a frame', async () => {
@@ -63,6 +63,15 @@ describe('PN532 driver against the emulator', () => {
       expect(target!.sak).toBe(sak);
       expect(target!.tg).toBe(1);
     }
+  });
+
+  test('an ISO 14443-4 card (SAK bit 6) comes with its ATS', async () => {
+    const { emulator, pn532 } = setup();
+    await pn532.initialise(2);
+    const ats = Uint8Array.from([0x75, 0x77, 0x81, 0x02, 0x80]); // a DESFire EV1's historical bytes
+    emulator.place('04112233445566', { atqa: Uint8Array.from([0x03, 0x44]), sak: 0x20, ats });
+    const target = await pn532.inListPassiveTargetA();
+    expect(target).toMatchObject({ sak: 0x20, atqa: Uint8Array.from([0x03, 0x44]), ats, uid: Uint8Array.from(Buffer.from('04112233445566', 'hex')) });
   });
 
   test('InListPassiveTarget returns null when the field stays empty for all retries', async () => {

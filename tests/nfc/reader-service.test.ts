@@ -75,8 +75,8 @@ describe('card reader service', () => {
     await waitFor('card ok', () => ctx.health.get('card') === 'ok');
     ctx.emulator.place(UID);
     await waitFor('presented', () => ofType(ctx.events, 'card.presented').length === 1);
-    const polls = ctx.emulator.commands.length;
-    await waitFor('several more polls', () => ctx.emulator.commands.length >= polls + 5);
+    const polls = ctx.emulator.commandCount;
+    await waitFor('several more polls', () => ctx.emulator.commandCount >= polls + 5);
     expect(ofType(ctx.events, 'card.presented')).toHaveLength(1);
     ctx.emulator.remove();
     await waitFor('removed', () => ofType(ctx.events, 'card.removed').length === 1);
@@ -105,8 +105,8 @@ describe('card reader service', () => {
     ctx.service.onCard((h) => seen.push(h));
     ctx.emulator.placePhone();
     await waitFor('refused', () => ofType(ctx.events, 'card.refused').length === 1);
-    const polls = ctx.emulator.commands.length;
-    await waitFor('more polls', () => ctx.emulator.commands.length >= polls + 5);
+    const polls = ctx.emulator.commandCount;
+    await waitFor('more polls', () => ctx.emulator.commandCount >= polls + 5);
     expect(ofType(ctx.events, 'card.refused')).toEqual([expect.objectContaining({ reason: 'random-uid' })]);
     expect(ofType(ctx.events, 'card.presented')).toHaveLength(0);
     expect(seen).toEqual([]);
@@ -208,7 +208,7 @@ describe('card reader service', () => {
   test('stop() returns promptly mid-poll and fails a pending nextTap', async () => {
     const ctx = setup({ passiveActivationRetries: 254 });
     ctx.service.start();
-    await waitFor('polling', () => ctx.emulator.commands.includes(0x4a));
+    await waitFor('polling', () => ctx.emulator.recentCommands.includes(0x4a));
     const pending = ctx.service.nextTap(5000);
     const t0 = Date.now();
     await ctx.service.stop();
