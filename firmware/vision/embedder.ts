@@ -12,12 +12,11 @@ export const EMBED_CROP = { size: 112, padding: 0 } as const;
  * about 2 ms. The result is L2-normalised, so cosine similarity is a dot product.
  */
 export class FaceEmbedder {
-  readonly dimensions: number;
-
-  constructor(private readonly model: tf.GraphModel) {
-    const out = model.outputs[0]?.shape;
-    this.dimensions = out?.[1] && out[1] > 0 ? out[1] : 256;
-  }
+  /** The graph does not declare its output shape, so the manifest's outputSize says it (tests check the two agree). */
+  constructor(
+    private readonly model: tf.GraphModel,
+    readonly dimensions: number,
+  ) {}
 
   /** The aligned crop this embedder reads, written into `out` (length 112*112*3). */
   static alignedCrop(img: RgbImage, fivePoints: readonly Point[], out: Float32Array): Float32Array {

@@ -62,7 +62,7 @@ export class FaceRecognizer {
       new BlazeFaceDetector(det!, { minScore: options.minDetectionScore, iouThreshold: 0.3 }),
       new FaceMeshLandmarker(mesh!),
       new LivenessScorer(live!),
-      new FaceEmbedder(embed!),
+      new FaceEmbedder(embed!, entries('mobileface').outputSize[0]!),
       options,
       [det!, mesh!, live!, embed!],
     );

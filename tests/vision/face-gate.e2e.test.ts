@@ -1,0 +1,136 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startDaemon, type StartedDaemon } from '../helpers/daemon';
+
+const FACES = join(__dirname, '..', '..', '..', 'shared', 'faces');
+const photo = (rel: string) => readFileSync(join(FACES, rel));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitForFace(gate: StartedDaemon, status: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if ((await gate.state()).methods.face === status) return;
+    await sleep(100);
+  }
+  throw new Error(`face never became ${status}: ${JSON.stringify((await gate.state()).methods)}`);
+}
+
+async function lastSeq(gate: StartedDaemon): Promise<number> {
+  const events = await gate.events();
+  return events.length ? events[events.length - 1]!.seq : 0;
+}
+
+const show = (gate: StartedDaemon, rel: string, holdMs: number) =>
+  gate.post(`/api/sim/camera?holdMs=${holdMs}`, photo(rel), rel.endsWith('.png') ? 'image/png' : 'image/jpeg');
+
+describe('face recognition through the real daemon, the bench camera and the admin API (real models)', () => {
+  let gate: StartedDaemon;
+  beforeAll(async () => {
+    gate = await startDaemon({
+      config: {
+        access: { methods: ['card', 'face'] },
+        face: { camera: { framerate: 5 }, match: { cooldownMs: 500 } },
+      },
+    });
+    await waitForFace(gate, 'ok');
+    expect((await gate.post('/api/admin/residents', { id: 'res-a' })).status).toBe(200);
+    expect((await gate.post('/api/admin/residents', { id: 'res-b' })).status).toBe(200);
+  }, 90_000);
+  afterAll(() => gate.stop());
+
+  test('enrolment without a consent record is refused and stores nothing', async () => {
+    const res = await gate.post('/api/admin/face/enrol', { residentId: 'res-b' });
+    expect(res.status).toBe(403);
+    expect(res.body.error).toContain('no consent');
+    const residents = (await gate.get('/api/admin/residents')).body.residents;
+    expect(residents.find((r: { id: string }) => r.id === 'res-b').face).toBe(false);
+  });
+
+  test('bad enrol and camera requests get clear errors', async () => {
+    expect((await gate.post('/api/admin/face/enrol', { residentId: 'res-a', frames: 0 })).body.error).toBe('frames: frames must be at least 1');
+    expect((await gate.post('/api/admin/face/enrol', {})).body.error).toContain('residentId');
+    const notImage = await gate.post('/api/sim/camera', Buffer.from('hello'), 'image/jpeg');
+    expect(notImage.status).toBe(400);
+    expect(notImage.body.error).toContain('not a JPEG or PNG');
+  });
+
+  test('enrol with consent, then another photo of the same person is granted after k-of-n frames', async () => {
+    const consent = await gate.post('/api/admin/residents/res-a/consent', { noticeVersion: 'v1', consentedBy: 'self' });
+    expect(consent.status).toBe(200);
+    const enrolling = gate.post('/api/admin/face/enrol', { residentId: 'res-a', frames: 3 });
+    await sleep(100);
+    await show(gate, 'face_recognition-examples/knn_train/obama/obama2.jpg', 2000);
+    const enrolled = await enrolling;
+    expect(enrolled.status).toBe(200);
+    expect(enrolled.body).toMatchObject({ residentId: 'res-a', frames: 3 });
+    expect(enrolled.body.consistency).toBeGreaterThan(0.9);
+    await gate.waitForEvent((e) => e.type === 'face.enrolled' && (e.data as { residentId: string }).residentId === 'res-a');
+    await sleep(2600); // the enrolment photo leaves the camera's view and the cooldown passes
+
+    const since = await lastSeq(gate);
+    await show(gate, 'face_recognition-examples/knn_test/obama1.jpg', 3000);
+    const granted = await gate.waitForEvent((e) => e.seq > since && e.type.startsWith('access.'), 20_000);
+    expect(granted.type).toBe('access.granted');
+    expect(granted.data).toMatchObject({ method: 'face', residentId: 'res-a' });
+    expect((granted.data as { score: number }).score).toBeGreaterThan(0.42);
+    await sleep(3100);
+  }, 60_000);
+
+  test('another person is denied with a reason', async () => {
+    const since = await lastSeq(gate);
+    await show(gate, 'face_recognition-examples/knn_train/biden/biden2.jpg', 3000);
+    const denied = await gate.waitForEvent((e) => e.seq > since && e.type.startsWith('access.'), 20_000);
+    expect(denied.type).toBe('access.denied');
+    expect(denied.reason).toBe('unknown');
+    expect(denied.data).toMatchObject({ method: 'face' });
+    await sleep(3100);
+  }, 30_000);
+
+  test('an image without a face yields no decision', async () => {
+    const since = await lastSeq(gate);
+    await show(gate, 'non-face/natural/brick.png', 2000);
+    await sleep(2500);
+    const events = await gate.events(since);
+    expect(events.filter((e) => e.type.startsWith('access.'))).toEqual([]);
+  }, 30_000);
+
+  test('after consent is withdrawn the template is gone (receipt) and the same face is denied', async () => {
+    const withdrawn = await gate.post('/api/admin/residents/res-a/consent/withdraw', {});
+    expect(withdrawn.status).toBe(200);
+    expect(withdrawn.body.receipt).toMatchObject({ residentId: 'res-a', what: 'face-template', why: 'consent-withdrawn' });
+    const residents = (await gate.get('/api/admin/residents')).body.residents;
+    expect(residents.find((r: { id: string }) => r.id === 'res-a')).toMatchObject({ consent: false, face: false });
+    const templates = readFileSync(join(gate.dataDir, 'templates.json'), 'utf8');
+    expect(templates).not.toContain('res-a');
+
+    const since = await lastSeq(gate);
+    await show(gate, 'face_recognition-examples/knn_test/obama1.jpg', 3000);
+    const decision = await gate.waitForEvent((e) => e.seq > since && e.type.startsWith('access.'), 20_000);
+    expect(decision.type).toBe('access.denied');
+    expect(decision.data).toMatchObject({ method: 'face' });
+    expect(decision.data).not.toHaveProperty('residentId');
+  }, 30_000);
+});
+
+describe('when the camera fails, face is degraded and cards still open the door', () => {
+  let gate: StartedDaemon;
+  beforeAll(async () => {
+    gate = await startDaemon({
+      config: { access: { methods: ['card', 'face'] }, face: { camera: { source: 'directory', path: '/nonexistent/camera' } } },
+    });
+  });
+  afterAll(() => gate.stop());
+
+  test('state shows face degraded with the reason; a card tap is granted', async () => {
+    await waitForFace(gate, 'degraded');
+    await sleep(200);
+    const health = (await gate.events()).filter((e) => e.type === 'method.health' && (e.data as { method: string }).method === 'face');
+    expect(health.map((e) => e.reason).join('\n')).toContain('/nonexistent/camera');
+    expect((await gate.post('/api/admin/residents', { id: 'card-holder' })).status).toBe(200);
+    expect((await gate.post('/api/admin/residents/card-holder/cards', { uid: '04A1B2C3D4E5F6' })).status).toBe(200);
+    const since = await lastSeq(gate);
+    await gate.post('/api/sim/nfc', { uid: '04A1B2C3D4E5F6' });
+    const granted = await gate.waitForEvent((e) => e.seq > since && e.type.startsWith('access.'));
+    expect(granted).toMatchObject({ type: 'access.granted', data: { method: 'card', residentId: 'card-holder' } });
+  }, 60_000);
+});
