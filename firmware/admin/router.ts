@@ -99,7 +99,7 @@ export class AdminApi {
       if (route.segments.length !== parts.length) continue;
       const params: Record<string, string> = {};
       const ok = route.segments.every((seg, i) => {
-        const part = decodeURIComponent(parts[i] ?? '');
+        const part = decodePart(parts[i] ?? '');
         if (seg.startsWith(':')) {
           params[seg.slice(1)] = part;
           return true;
@@ -112,6 +112,14 @@ export class AdminApi {
     }
     if (pathMatched) throw new AdminError(405, `${method} is not supported on ${path}`);
     throw new AdminError(404, `no admin route ${method} ${path}`);
+  }
+}
+
+function decodePart(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new AdminError(400, `"${part}" in the path is not valid percent-encoding`);
   }
 }
 

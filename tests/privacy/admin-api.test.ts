@@ -9,7 +9,7 @@ import { startCardReader, type StartedCardReader } from '../../firmware/cards/st
 import { ConfigError, parseConfig } from '../../firmware/config/load';
 import { verifyReceipt } from '../../firmware/consent/receipt';
 import { hashCardUid } from '../../firmware/credentials/card-id';
-import { DoorController, relayActiveFor } from '../../firmware/door/controller';
+import { doorOnGpio, relayActiveFor, type DoorController } from '../../firmware/door/controller';
 import { EventBus } from '../../firmware/events/bus';
 import { MethodHealth } from '../../firmware/health';
 import { loadGateKeys, type GateKeys } from '../../firmware/keys/key-files';
@@ -32,13 +32,7 @@ async function startGate(overrides: Record<string, unknown> = {}): Promise<Gate>
   const config = parseConfig({ hardware: 'sim', ...overrides });
   const gpio = openGateGpio(config.gpio, 'sim', relayActiveFor('locked', config.door.lockType));
   const bus = new EventBus();
-  const door = new DoorController(
-    { relay: gpio.relay, ledGreen: gpio.ledGreen, ledRed: gpio.ledRed, buzzer: gpio.buzzer },
-    { contact: gpio.contact, exit: gpio.exit, tamper: gpio.tamper },
-    config.door,
-    config.door.lockType,
-    bus,
-  );
+  const door = doorOnGpio(gpio, config.door, bus);
   const log = pino({ level: 'silent' });
   const health = new MethodHealth();
   const keys = loadGateKeys(join(dir, 'keys'), true);
@@ -124,6 +118,7 @@ describe('admin API over the Unix socket', () => {
     expect(await gate.call('POST', '/residents/nobody/consent', { noticeVersion: '1', consentedBy: 'self' })).toMatchObject({ status: 404 });
     expect(await gate.call('POST', '/residents/nobody/consent', { noticeVersion: '1', consentedBy: 'mum' })).toMatchObject({ status: 400, body: { error: /consentedBy/ } });
     expect(await gate.call('GET', '/events?since=-1')).toMatchObject({ status: 400, body: { error: /since=-1/ } });
+    expect(await gate.call('GET', '/residents/%E0%A4%A/export')).toMatchObject({ status: 400, body: { error: /percent-encoding/ } });
   });
 
   test('card enrolment by tap: the reader hands the tap to the API, not to the door', async () => {
