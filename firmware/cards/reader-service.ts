@@ -168,22 +168,20 @@ export class CardReaderService {
     }
   }
 
+  /** Health changes reach /api/state, the MQTT state and (as `method.health` events) the audit through MethodHealth. */
   private degraded(err: unknown, failures: number): void {
     const reason = faultReason(err);
     // A reader left unplugged fails every few seconds for as long as it is out: say so once per cause.
     const level = reason === this.degradedReason ? 'debug' : 'warn';
     this.options.log[level]({ reason, failures }, 'card reader fault; backing off and re-initialising');
     this.options.health.set('card', 'degraded', reason);
-    if (this.degradedReason === null) this.options.bus.emit({ type: 'card.reader-degraded', reason });
     this.degradedReason = reason;
   }
 
   private recovered(): void {
-    const wasDegraded = this.degradedReason !== null;
     this.options.health.set('card', 'ok');
-    if (!wasDegraded) return;
+    if (this.degradedReason === null) return;
     this.options.log.info({ after: this.degradedReason }, 'card reader recovered');
-    this.options.bus.emit({ type: 'card.reader-recovered', reason: 'reinitialised' });
     this.degradedReason = null;
   }
 }
