@@ -60,7 +60,11 @@ export async function startPrivacyCore(o: StartPrivacyCoreOptions): Promise<Priv
   const auditDir = join(o.dataDir, 'audit');
   const store = GateStore.open({ dir: o.dataDir, templateKey: o.keys.templateKey, now });
   const audit = AuditLog.open({ dir: auditDir, maxSegmentBytes: o.audit.maxSegmentBytes, maxSegments: o.audit.maxSegments, now });
-  const detachAudit = audit.attach(o.bus, (type) => AUDITED.some((p) => type.startsWith(p)));
+  const detachAudit = audit.attach(
+    o.bus,
+    (type) => AUDITED.some((p) => type.startsWith(p)),
+    (err, event) => o.log.error({ err, eventType: event.type, eventSeq: event.seq }, 'audit log append failed'),
+  );
   const ledger = new ConsentLedger({ store, bus: o.bus, signingSecretKey: o.keys.signingSecretKey, retentionDays: o.consent.retentionDays, now });
   const registry = new ResidentRegistry({ store, ledger, bus: o.bus, siteKey: o.keys.siteKey });
   const access = new AccessService({ store, door: o.door, bus: o.bus, policy: policyFromConfig(o.access), now });

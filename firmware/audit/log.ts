@@ -61,11 +61,18 @@ export class AuditLog {
     return this.write(input);
   }
 
-  /** Records every bus event whose type `include` accepts, from now on. */
-  attach(bus: EventBus, include: (type: string) => boolean): () => void {
+  /**
+   * Records every bus event whose type `include` accepts, from now on. A failed append (disk full, say)
+   * goes to `onError` rather than to the emitter: the door must not stop because the log cannot grow.
+   */
+  attach(bus: EventBus, include: (type: string) => boolean, onError: (err: unknown, event: GateEvent) => void): () => void {
     return bus.subscribe((event: GateEvent) => {
       if (!include(event.type)) return;
-      this.append({ type: event.type, reason: event.reason, data: { ...(event.data ?? {}), eventId: event.id } });
+      try {
+        this.append({ type: event.type, reason: event.reason, data: { ...(event.data ?? {}), eventId: event.id } });
+      } catch (err) {
+        onError(err, event);
+      }
     });
   }
 

@@ -97,10 +97,14 @@ describe('audit log', () => {
     dirs.push(dir);
     const log = AuditLog.open({ dir, maxSegmentBytes: 1 << 20, maxSegments: 5 });
     const bus = new EventBus();
-    log.attach(bus, (t) => t.startsWith('access.'));
+    const failures: string[] = [];
+    log.attach(bus, (t) => t.startsWith('access.'), (err, event) => failures.push(`${event.type}: ${(err as Error).message}`));
     const e = bus.emit({ type: 'access.granted', reason: 'card', data: { residentId: 'r-1' } });
     bus.emit({ type: 'vision.frame', reason: 'seen' });
     log.close();
+    // With the log closed (as when its file cannot be written) the emitter carries on and the failure is reported.
+    expect(bus.emit({ type: 'access.denied', reason: 'unknown' }).seq).toBe(3);
+    expect(failures).toEqual([expect.stringMatching(/^access\.denied: /)]);
     const entries = linesOf(only(dir)).map((l) => JSON.parse(l));
     expect(entries.map((x) => x.type)).toEqual(['audit.segment', 'access.granted']);
     expect(entries[1].data).toEqual({ residentId: 'r-1', eventId: e.id });
