@@ -58,6 +58,14 @@ export async function startCardReader(opts: CardReaderStartOptions): Promise<Sta
       }
       sendJson(res, 200, { ok: true, holdMs });
     });
+    // The reader's cable pulled and plugged back in, to see the card method degrade and recover.
+    opts.bench.route('POST', '/api/sim/nfc/reader', async (req, res) => {
+      const { connected } = await readJson(req);
+      if (typeof connected !== 'boolean') throw new HttpError(400, `connected=${JSON.stringify(connected)} must be true or false`);
+      if (connected) emulator.plugIn();
+      else emulator.unplug();
+      sendJson(res, 200, { ok: true, connected });
+    });
   }
   reader.start();
   const where = `I2C bus ${config.i2cBus} @0x${config.address.toString(16)}, ${config.irqPin === undefined ? 'status polling' : `IRQ on GPIO ${config.irqPin}`}`;

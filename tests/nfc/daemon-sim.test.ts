@@ -52,6 +52,17 @@ describe('card reader in the sim daemon', () => {
     expect(denied.reason).toBe('unknown');
   });
 
+  test('a reader pulled off the bus shows the card method degraded in /api/state, and ok once it is back', async () => {
+    expect(await daemon.post('/api/sim/nfc/reader', { connected: false })).toEqual({ status: 200, body: { ok: true, connected: false } });
+    await daemon.waitForEvent((e) => e.type === 'method.health' && e.data?.method === 'card' && e.data?.status === 'degraded', 5000);
+    expect((await daemon.state()).methods.card).toBe('degraded');
+    await daemon.post('/api/sim/nfc/reader', { connected: true });
+    const deadline = Date.now() + 10_000;
+    while ((await daemon.state()).methods.card !== 'ok' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    expect((await daemon.state()).methods.card).toBe('ok');
+    expect((await daemon.post('/api/sim/nfc/reader', { connected: 'yes' })).status).toBe(400);
+  });
+
   test('a malformed tap is refused with 400 and says what a UID must be', async () => {
     const res = await daemon.post('/api/sim/nfc', { uid: '12345' });
     expect(res.status).toBe(400);
