@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { EmbedderName } from './embedder';
 import type { RecognizerOptions } from './recognizer';
 
 const num = (min: number, max: number, dflt: number, what: string) =>
@@ -35,6 +36,12 @@ export const faceSchema = z
       })
       .refine((c) => c.source !== 'directory' || c.path !== undefined, { message: 'source "directory" needs a path (a folder of JPEG/PNG files or an .mjpeg file)', path: ['path'] })
       .prefault({}),
+    /**
+     * "mobileface": MobileFaceNet alone, the fast choice. "mobileface+faceres": fused with Human's faceres,
+     * more accurate on LFW for about 75 ms more per frame on a 2-core x86 (docs/BENCHMARKS.md). Changing
+     * it needs re-enrolment: templates of the other size are not matched.
+     */
+    embedder: z.enum(['mobileface', 'mobileface+faceres'], 'must be "mobileface" or "mobileface+faceres"').default('mobileface'),
     detection: z.strictObject({ minScore: num(0.1, 0.99, 0.6, 'BlazeFace score') }).prefault({}),
     quality: z
       .strictObject({
@@ -50,7 +57,8 @@ export const faceSchema = z
     liveness: z.strictObject({ minScore: num(0, 1, 0.9, 'liveness probability') }).prefault({}),
     match: z
       .strictObject({
-        threshold: num(-1, 1, 0.42, 'cosine similarity'),
+        /** Default per embedder (MATCH_THRESHOLDS): the similarity at FAR 1e-3 on the LFW dev-train pairs. */
+        threshold: z.number('must be a number (cosine similarity)').min(-1, 'must be at least -1 (cosine similarity)').max(1, 'must be at most 1 (cosine similarity)').optional(),
         margin: num(0, 2, 0.05, 'cosine similarity lead over the second-best resident'),
         /** k of the last n judged frames must name the same resident. */
         confirmK: int(1, 20, 2, 'frames'),
@@ -76,6 +84,17 @@ export const faceSchema = z
 
 export type FaceConfig = z.output<typeof faceSchema>;
 
+/**
+ * Match thresholds per embedder, set where 1 in 1,000 impostor pairs of the LFW dev-train protocol
+ * (1,100 pairs) scores above; the identification sets, which played no part in choosing them, check them.
+ */
+export const MATCH_THRESHOLDS: Record<EmbedderName, number> = { mobileface: 0.42, 'mobileface+faceres': 0.5 };
+
+/** The match rule in force: the configured threshold, else the measured one for the configured embedder. */
+export function matchRule(c: FaceConfig): { threshold: number; margin: number } {
+  return { threshold: c.match.threshold ?? MATCH_THRESHOLDS[c.embedder], margin: c.match.margin };
+}
+
 export function recognizerOptionsFrom(c: FaceConfig): RecognizerOptions {
   return {
     minDetectionScore: c.detection.minScore,
@@ -87,6 +106,7 @@ export function recognizerOptionsFrom(c: FaceConfig): RecognizerOptions {
       minMeshScore: c.quality.minMeshScore,
     },
     minLiveness: c.liveness.minScore,
+    embedder: c.embedder,
   };
 }
 

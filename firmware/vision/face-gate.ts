@@ -4,7 +4,7 @@ import type { EventBus } from '../events/bus';
 import type { MethodHealth } from '../health';
 import type { Logger } from '../log';
 import type { TemplateEntry, TemplateChange } from '../store/store';
-import type { FaceConfig } from './config';
+import { matchRule, type FaceConfig } from './config';
 import { confirmVotes, type FrameVote } from './confirm';
 import { l2Normalise } from './embedder';
 import { decodeImage, rotateQuarter, type RgbImage } from './image';
@@ -71,11 +71,13 @@ export class FaceGate {
   private unsubscribe: (() => void) | undefined;
   private enrolment: Enrolment | undefined;
   private stopped = false;
+  private readonly rule: { threshold: number; margin: number };
   framesJudged = 0;
 
   constructor(private readonly deps: FaceGateDeps) {
     this.index = new TemplateIndex(deps.recognizer.dimensions);
     this.slot = new LatestFrameSlot(deps.config.camera.staleMs);
+    this.rule = matchRule(deps.config);
   }
 
   get templateCount(): number {
@@ -88,7 +90,7 @@ export class FaceGate {
 
   start(): void {
     for (const t of this.deps.templates.loadTemplates()) {
-      this.index.upsert(t.residentId, t.embedding);
+      this.addTemplate(t.residentId, t.embedding);
       t.embedding.fill(0);
     }
     this.unsubscribe = this.deps.templates.onTemplatesChanged((change) => this.onTemplateChange(change));
@@ -152,8 +154,18 @@ export class FaceGate {
     }
     const embedding = this.deps.templates.loadTemplate(change.residentId);
     if (!embedding) return;
-    this.index.upsert(change.residentId, embedding);
+    this.addTemplate(change.residentId, embedding);
     embedding.fill(0);
+  }
+
+  /** A template made by the other embedder (face.embedder changed) cannot be compared: it is skipped, loudly. */
+  private addTemplate(residentId: string, embedding: Float32Array): void {
+    if (embedding.length !== this.index.dimensions) {
+      this.deps.log.warn({ residentId, dims: embedding.length, expected: this.index.dimensions }, 'face template from another embedder skipped; re-enrol');
+      this.deps.bus.emit({ type: 'face.template-skipped', reason: 'other-embedder', data: { residentId, dims: embedding.length, expected: this.index.dimensions } });
+      return;
+    }
+    this.index.upsert(residentId, embedding);
   }
 
   private onCameraStatus(status: CameraStatus): void {
@@ -235,7 +247,7 @@ export class FaceGate {
       }
       return;
     }
-    const verdict = judgeMatch(this.index.search(analysis.embedding), { threshold: match.threshold, margin: match.margin });
+    const verdict = judgeMatch(this.index.search(analysis.embedding), this.rule);
     this.votes.push({ at: now, vote: verdict.matched ? verdict.residentId : null, score: verdict.score });
     const confirmation = confirmVotes(
       this.votes.map((v) => v.vote),

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { loadVerifiedGraphModel, manifestEntry, type ModelEntry } from '../../models/loader';
 import { BlazeFaceDetector } from './blazeface';
 import { chooseFace } from './choose-face';
-import { EMBED_CROP, FaceEmbedder } from './embedder';
+import { EMBED_CROP, FaceEmbedder, type EmbedderName } from './embedder';
 import { FaceMeshLandmarker } from './facemesh';
 import type { FaceDetection, Point } from './geometry';
 import type { RgbImage } from './image';
@@ -15,6 +15,7 @@ export interface RecognizerOptions {
   quality: QualityLimits;
   /** Liveness probability below which a face is treated as a photo or screen. */
   minLiveness: number;
+  embedder: EmbedderName;
 }
 
 export type StageName = 'detect' | 'landmarks' | 'quality' | 'liveness' | 'embed';
@@ -25,7 +26,10 @@ export type FrameAnalysis =
   | { kind: 'rejected'; reason: QualityRejection | 'spoof-suspected'; detail: string; timings: StageTimings }
   | { kind: 'face'; embedding: Float32Array; detection: FaceDetection; measures: FaceMeasures; liveness: number; timings: StageTimings };
 
-export const VISION_MODELS = ['blazeface-back', 'facemesh', 'liveness', 'mobileface'] as const;
+/** The models a recognizer loads, in the order `load` unpacks them. */
+export function visionModels(embedder: EmbedderName): string[] {
+  return ['blazeface-back', 'facemesh', 'liveness', 'mobileface', ...(embedder === 'mobileface+faceres' ? ['faceres'] : [])];
+}
 
 export interface LoadedRecognizer {
   recognizer: FaceRecognizer;
@@ -35,7 +39,7 @@ export interface LoadedRecognizer {
 
 /**
  * One frame in, one verdict out: detect, choose the face, landmarks, quality gate, liveness, align,
- * embed. Holds the four models and nothing of the frames it saw: crops are zeroed after use.
+ * embed. Holds the models and nothing of the frames it saw: crops are zeroed after use.
  */
 export class FaceRecognizer {
   private readonly crop = new Float32Array(EMBED_CROP.size * EMBED_CROP.size * 3);
@@ -57,14 +61,15 @@ export class FaceRecognizer {
   static async load(options: RecognizerOptions, entries: (name: string) => ModelEntry = manifestEntry): Promise<LoadedRecognizer> {
     const started = performance.now();
     const backend = await initTfBackend();
-    const [det, mesh, live, embed] = await Promise.all(VISION_MODELS.map((n) => loadVerifiedGraphModel(entries(n))));
+    const models = await Promise.all(visionModels(options.embedder).map((n) => loadVerifiedGraphModel(entries(n))));
+    const [det, mesh, live, fast, slow] = models;
     const recognizer = new FaceRecognizer(
       new BlazeFaceDetector(det!, { minScore: options.minDetectionScore, iouThreshold: 0.3 }),
       new FaceMeshLandmarker(mesh!),
       new LivenessScorer(live!),
-      new FaceEmbedder(embed!, entries('mobileface').outputSize[0]!),
+      new FaceEmbedder(fast!, entries('mobileface').outputSize[0]!, slow ?? null),
       options,
-      [det!, mesh!, live!, embed!],
+      models,
     );
     recognizer.warmUp();
     return { recognizer, backend, loadMs: performance.now() - started };
@@ -83,8 +88,9 @@ export class FaceRecognizer {
     const face = timed('detect', () => chooseFace(this.detector.detect(img), img.width, img.height));
     if (!face) return { kind: 'no-face', timings };
     const mesh = timed('landmarks', () => this.mesh.landmarks(img, face));
+    const five = mesh.fivePoints;
     try {
-      const measures = timed('quality', () => this.measure(img, mesh.fivePoints, mesh.faceScore));
+      const measures = timed('quality', () => this.measure(img, five, mesh.faceScore));
       const verdict = judgeQuality(measures, this.options.quality);
       if (!verdict.ok) {
         return verdict.reason === 'not-a-face' ? { kind: 'no-face', timings } : { kind: 'rejected', reason: verdict.reason, detail: verdict.detail, timings };
@@ -93,7 +99,7 @@ export class FaceRecognizer {
       if (liveness < this.options.minLiveness) {
         return { kind: 'rejected', reason: 'spoof-suspected', detail: `liveness ${liveness.toFixed(3)} < ${this.options.minLiveness}`, timings };
       }
-      const embedding = timed('embed', () => this.embedder.embed(this.crop));
+      const embedding = timed('embed', () => this.embedder.embed(img, five, this.crop));
       return { kind: 'face', embedding, detection: face, measures, liveness, timings };
     } finally {
       this.crop.fill(0);

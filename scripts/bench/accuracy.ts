@@ -74,20 +74,21 @@ export function formatAccuracyTable(rows: readonly AccuracyRow[]): string {
 }
 
 /**
- * `accuracy --faces DIR --pairs FILE [--peers human,face-api|none] [--every N]`: LFW-protocol verification
- * for Postern, then the peers on the same images in the same process. Peak RSS is the process peak when
+ * `accuracy --faces DIR --pairs FILE [--pipelines postern,postern-fused,human,face-api] [--every N]`:
+ * LFW-protocol verification for Postern (the first pipeline: the JSON line's figures are its), then the
+ * others on the same images in the same process. Peak RSS is the process peak when
  * each row finished, so Postern's (first) is its own; the peers' include Postern's models.
  */
 export async function runAccuracy(argv: readonly string[], log: (line: string) => void): Promise<Record<string, unknown>> {
-  const args = parseArgs(argv, ['faces', 'pairs', 'peers', 'every']);
+  const args = parseArgs(argv, ['faces', 'pairs', 'pipelines', 'every']);
   const faces = path.resolve(args.get('faces') ?? DEFAULT_FACES);
   const pairsFile = path.resolve(args.get('pairs') ?? path.join(faces, 'protocol', 'pairsDevTrain.txt'));
   const every = intArg(args, 'every', 1);
-  const peers = (args.get('peers') ?? 'human,face-api').split(',').filter((p) => p && p !== 'none');
+  const names = (args.get('pipelines') ?? 'postern,postern-fused,human,face-api').split(',').filter(Boolean);
   const pairs = readLfwPairs(faces, pairsFile).filter((_, i) => i % every === 0);
-  log(`accuracy: ${pairs.length} pairs from ${pairsFile}, pipelines postern${peers.length ? `, ${peers.join(', ')}` : ''}`);
+  log(`accuracy: ${pairs.length} pairs from ${pairsFile}, pipelines ${names.join(', ')}`);
   const rows: AccuracyRow[] = [];
-  for (const pipeline of createPipelines(['postern', ...peers])) rows.push(await scorePairs(pipeline, pairs, log));
+  for (const pipeline of createPipelines(names)) rows.push(await scorePairs(pipeline, pairs, log));
   log(formatAccuracyTable(rows));
   const own = rows[0]!;
   return {
@@ -102,6 +103,7 @@ export async function runAccuracy(argv: readonly string[], log: (line: string) =
     rssMB: own.rssMB,
     thresholdAtFar1e3: own.thresholdAtFar1e3,
     notEmbedded: own.notEmbedded,
-    peers: Object.fromEntries(rows.slice(1).map((r) => [r.pipeline, r])),
+    pipeline: own.pipeline,
+    others: Object.fromEntries(rows.slice(1).map((r) => [r.pipeline, r])),
   };
 }

@@ -1,8 +1,8 @@
 import * as path from 'node:path';
 import { l2Normalise } from '../../firmware/vision/embedder';
-import { defaultFaceConfig } from '../../firmware/vision/config';
-import { judgeMatch, TemplateIndex } from '../../firmware/vision/matcher';
-import { parseArgs } from './args';
+import { defaultFaceConfig, matchRule } from '../../firmware/vision/config';
+import { judgeMatch, TemplateIndex, type MatchRule } from '../../firmware/vision/matcher';
+import { embedderArg, parseArgs } from './args';
 import { identities } from './datasets';
 import { PosternPipeline, readImage } from './pipelines';
 import { round } from './stats';
@@ -31,9 +31,7 @@ export interface IdentificationRow {
  * Every 4th identity is left out of enrolment; the others are enrolled from their first three images
  * (mean embedding, as the gate enrols), and all remaining images are probes against the gate's match rule.
  */
-export async function identifySet(pipeline: PosternPipeline, dir: string, name: string): Promise<IdentificationRow> {
-  const config = defaultFaceConfig();
-  const rule = { threshold: config.match.threshold, margin: config.match.margin };
+export async function identifySet(pipeline: PosternPipeline, dir: string, name: string, rule: MatchRule): Promise<IdentificationRow> {
   const groups = [...identities(dir)].filter(([, files]) => files.length >= 2);
   let notEmbedded = 0;
   const embed = async (file: string) => {
@@ -93,20 +91,23 @@ export async function identifySet(pipeline: PosternPipeline, dir: string, name: 
   };
 }
 
-/** `identification [--sets a,b,...] [--faces DIR]`: 1:N identification on identity-folder sets. */
+/** `identification [--sets a,b,...] [--faces DIR] [--embedder mobileface|mobileface+faceres]`: 1:N identification on identity-folder sets. */
 export async function runIdentification(argv: readonly string[], log: (line: string) => void): Promise<Record<string, unknown>> {
-  const args = parseArgs(argv, ['faces', 'sets']);
+  const args = parseArgs(argv, ['faces', 'sets', 'embedder']);
   const faces = path.resolve(args.get('faces') ?? FACES);
   const sets = (args.get('sets') ?? DEFAULT_SETS.join(',')).split(',').filter(Boolean);
   // Photo sets are not presentation-attack data: the liveness gate is measured by the liveness bench.
-  const pipeline = new PosternPipeline(false);
+  const pipeline = new PosternPipeline(false, embedderArg(args, defaultFaceConfig().embedder));
   await pipeline.load();
   const rows: IdentificationRow[] = [];
-  for (const set of sets) rows.push(await identifySet(pipeline, path.join(faces, set), set));
+  const config = defaultFaceConfig();
+  const rule = matchRule({ ...config, embedder: pipeline.embedder });
+  for (const set of sets) rows.push(await identifySet(pipeline, path.join(faces, set), set, rule));
+  log(`${pipeline.name}, threshold ${rule.threshold}, margin ${rule.margin}`);
   log('| set | enrolled | not enrolled | probes | top-1 | accepted (1 frame, threshold+margin) | misidentified | impostor probes | false accepts | not embedded |');
   log('|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     log(`| ${r.set} | ${r.enrolled} | ${r.notEnrolled} | ${r.probes} | ${(r.top1 * 100).toFixed(1)}% | ${(r.acceptedCorrectly * 100).toFixed(1)}% | ${r.misidentified} | ${r.impostorProbes} | ${r.falseAccepts} | ${r.notEmbedded} |`);
   }
-  return { bench: 'identification', sets: rows };
+  return { bench: 'identification', pipeline: pipeline.name, threshold: rule.threshold, margin: rule.margin, sets: rows };
 }

@@ -3,7 +3,8 @@ import * as jpeg from 'jpeg-js';
 import { decodeImage, type RgbImage } from '../../firmware/vision/image';
 import { l2Normalise } from '../../firmware/vision/embedder';
 import { TemplateIndex } from '../../firmware/vision/matcher';
-import { intArg, parseArgs } from './args';
+import { defaultRecognizerOptions } from '../../firmware/vision/config';
+import { embedderArg, intArg, parseArgs } from './args';
 import { listImages } from './datasets';
 import { HumanPipeline, PosternPipeline, readImage } from './pipelines';
 import { peakRssMB, percentile, round } from './stats';
@@ -30,12 +31,12 @@ export function cameraFrame(photo: RgbImage, width = 640, height = 480): Buffer 
 }
 
 /**
- * `latency [--images N] [--dir DIR] [--templates 10000] [--peer human|none]`: per-stage time of one
+ * `latency [--images N] [--dir DIR] [--templates 10000] [--peer human|none] [--embedder mobileface|mobileface+faceres]`: per-stage time of one
  * 640x480 JPEG frame through the gate's pipeline (decode, detect, landmarks, quality, liveness, embed,
  * 1:N match over `templates`), model load time and peak RSS; then the Human pipeline on the same frames.
  */
 export async function runLatency(argv: readonly string[], log: (line: string) => void): Promise<Record<string, unknown>> {
-  const args = parseArgs(argv, ['images', 'dir', 'templates', 'peer']);
+  const args = parseArgs(argv, ['images', 'dir', 'templates', 'peer', 'embedder']);
   const count = intArg(args, 'images', 200);
   const dir = path.resolve(args.get('dir') ?? FACES);
   const templates = intArg(args, 'templates', 10_000);
@@ -44,7 +45,7 @@ export async function runLatency(argv: readonly string[], log: (line: string) =>
   const step = Math.max(1, Math.floor(files.length / count));
   const frames = files.filter((_, i) => i % step === 0).slice(0, count).map((f) => cameraFrame(readImage(f)));
 
-  const postern = new PosternPipeline();
+  const postern = new PosternPipeline(true, embedderArg(args, defaultRecognizerOptions().embedder));
   const loadMs = await postern.load();
   const index = new TemplateIndex(postern.recognizer!.dimensions);
   for (let i = 0; i < templates; i++) index.upsert(`r${i}`, l2Normalise(Float32Array.from({ length: index.dimensions }, () => Math.random() - 0.5)));
@@ -69,7 +70,7 @@ export async function runLatency(argv: readonly string[], log: (line: string) =>
     stages.frame!.push(t2 - t0);
   }
   const rssMB = peakRssMB();
-  log(`${frames.length} frames 640x480 JPEG from ${dir}; ${templates} templates; models loaded in ${Math.round(loadMs)} ms; peak RSS ${rssMB} MB`);
+  log(`${postern.name}: ${frames.length} frames 640x480 JPEG from ${dir}; ${templates} templates; models loaded in ${Math.round(loadMs)} ms; peak RSS ${rssMB} MB`);
   log('| stage | p50 ms | p95 ms | frames |');
   log('|---|---|---|---|');
   const summary: Record<string, { p50: number; p95: number }> = {};
@@ -78,7 +79,7 @@ export async function runLatency(argv: readonly string[], log: (line: string) =>
     log(`| ${k} | ${summary[k].p50} | ${summary[k].p95} | ${v.length} |`);
   }
 
-  const result: Record<string, unknown> = { bench: 'latency', frames: frames.length, templates, loadMs: Math.round(loadMs), rssMB, stages: summary, decisionP50: summary.decision!.p50, decisionP95: summary.decision!.p95 };
+  const result: Record<string, unknown> = { bench: 'latency', pipeline: postern.name, frames: frames.length, templates, loadMs: Math.round(loadMs), rssMB, stages: summary, decisionP50: summary.decision!.p50, decisionP95: summary.decision!.p95 };
   if (peer === 'human') {
     const human = new HumanPipeline();
     const humanLoadMs = await human.load();

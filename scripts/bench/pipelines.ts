@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { decodeImage, type RgbImage } from '../../firmware/vision/image';
 import { FaceRecognizer, type FrameAnalysis } from '../../firmware/vision/recognizer';
 import { defaultRecognizerOptions } from '../../firmware/vision/config';
+import type { EmbedderName } from '../../firmware/vision/embedder';
 import { initTfBackend } from '../../firmware/vision/tf-backend';
 
 /** What a pipeline made of one image: an embedding, or why not. */
@@ -32,13 +33,18 @@ function l2(v: ArrayLike<number>): Float32Array {
  * presentation-attack data; the liveness bench measures that gate on its own.
  */
 export class PosternPipeline implements BenchPipeline {
-  readonly name = 'postern';
+  readonly name: string;
   recognizer: FaceRecognizer | undefined;
 
-  constructor(private readonly livenessGate = true) {}
+  constructor(
+    private readonly livenessGate = true,
+    readonly embedder: EmbedderName = defaultRecognizerOptions().embedder,
+  ) {
+    this.name = `postern (${embedder})`;
+  }
 
   async load(): Promise<number> {
-    const options = defaultRecognizerOptions();
+    const options = { ...defaultRecognizerOptions(), embedder: this.embedder };
     const loaded = await FaceRecognizer.load(this.livenessGate ? options : { ...options, minLiveness: 0 });
     this.recognizer = loaded.recognizer;
     return loaded.loadMs;
@@ -185,9 +191,10 @@ export class FaceApiPipeline implements BenchPipeline {
 
 export function createPipelines(names: readonly string[]): BenchPipeline[] {
   return names.map((n) => {
-    if (n === 'postern') return new PosternPipeline(false);
+    if (n === 'postern') return new PosternPipeline(false, 'mobileface');
+    if (n === 'postern-fused') return new PosternPipeline(false, 'mobileface+faceres');
     if (n === 'human') return new HumanPipeline();
     if (n === 'face-api') return new FaceApiPipeline();
-    throw new Error(`unknown pipeline "${n}" (postern, human, face-api)`);
+    throw new Error(`unknown pipeline "${n}" (postern, postern-fused, human, face-api)`);
   });
 }
