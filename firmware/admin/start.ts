@@ -99,6 +99,7 @@ export async function startPrivacyCore(o: StartPrivacyCoreOptions): Promise<Priv
       stopSweep();
       detachAudit();
       audit.close();
+      store.close();
     },
   };
 }

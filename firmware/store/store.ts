@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { LowSync } from 'lowdb';
 import { JsonFileAdapter } from './json-file-adapter';
 import { STORE_SCHEMA_VERSION } from './migrations';
+import { acquireWriterLock } from './writer-lock';
 import {
   mainFileSchema,
   templateFileSchema,
@@ -65,6 +66,7 @@ export class GateStore {
   private readonly templateListeners = new Set<(change: TemplateChange) => void>();
   private readonly now: () => Date;
   private readonly templateKey: Uint8Array;
+  private releaseLock: (() => void) | undefined;
 
   private constructor(options: GateStoreOptions) {
     this.now = options.now ?? (() => new Date());
@@ -79,11 +81,23 @@ export class GateStore {
 
   static open(options: GateStoreOptions): GateStore {
     const store = new GateStore(options);
-    store.main.read();
-    store.templates.read();
-    store.reconcile();
+    store.releaseLock = acquireWriterLock(options.dir);
+    try {
+      store.main.read();
+      store.templates.read();
+      store.reconcile();
+    } catch (err) {
+      store.close();
+      throw err;
+    }
     for (const r of Object.values(store.main.data.residents)) for (const c of r.cards) store.cardIndex.set(c.hash, r.id);
     return store;
+  }
+
+  /** Lets another process open the store (every write has already reached the disk). */
+  close(): void {
+    this.releaseLock?.();
+    this.releaseLock = undefined;
   }
 
   /**

@@ -54,6 +54,7 @@ test(`kill -9 during store writes, ${ITERATIONS} times, never leaves an unreadab
       for (const t of store.loadTemplates()) expect(t.embedding.length).toBe(512);
       for (const r of store.listResidents()) expect(r.face !== null).toBe(store.hasTemplate(r.id));
       lastCount = count;
+      store.close(); // the next writer takes the lock over from a dead process, not from this live one
     }
     expect(lastCount).toBeGreaterThan(ITERATIONS);
   } finally {
@@ -62,3 +63,26 @@ test(`kill -9 during store writes, ${ITERATIONS} times, never leaves an unreadab
   // The kills must actually land inside writes for the test to mean anything.
   expect(killedMidWrite).toBeGreaterThan(ITERATIONS / 10);
 }, 120_000);
+
+test('only one process writes the store: a second opener is refused while the writer lives, and takes over once it is killed', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'postern-lock-'));
+  const key = nacl.randomBytes(32);
+  const child = spawn(process.execPath, [WRITER, dir, Buffer.from(key).toString('base64')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await new Promise<void>((r) => {
+      const lines = createInterface({ input: child.stdout });
+      lines.on('line', (line) => line.startsWith('committed ') && r());
+    });
+    expect(() => GateStore.open({ dir, templateKey: key })).toThrow(new RegExp(`in use by another Postern process \\(pid ${child.pid}\\)`));
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+    const store = GateStore.open({ dir, templateKey: key });
+    expect(store.listResidents().length).toBeGreaterThan(0);
+    store.close();
+    expect(readdirSync(dir)).not.toContain('store.lock');
+  } finally {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
