@@ -59,7 +59,8 @@ export const faceSchema = z
       .strictObject({
         /** Default per embedder (MATCH_THRESHOLDS): the similarity at FAR 1e-3 on the LFW dev-train pairs. */
         threshold: z.number('must be a number (cosine similarity)').min(-1, 'must be at least -1 (cosine similarity)').max(1, 'must be at most 1 (cosine similarity)').optional(),
-        margin: num(0, 2, 0.05, 'cosine similarity lead over the second-best resident'),
+        /** Chosen on ORL (the impostors' lead over the second-best was at most 0.147 there); Yale and the others are held out. */
+        margin: num(0, 2, 0.15, 'cosine similarity lead over the second-best resident'),
         /** k of the last n judged frames must name the same resident. */
         confirmK: int(1, 20, 2, 'frames'),
         confirmN: int(1, 20, 3, 'frames'),
@@ -88,7 +89,7 @@ export type FaceConfig = z.output<typeof faceSchema>;
  * Match thresholds per embedder, set where 1 in 1,000 impostor pairs of the LFW dev-train protocol
  * (1,100 pairs) scores above; the identification sets, which played no part in choosing them, check them.
  */
-export const MATCH_THRESHOLDS: Record<EmbedderName, number> = { mobileface: 0.42, 'mobileface+faceres': 0.5 };
+export const MATCH_THRESHOLDS: Record<EmbedderName, number> = { mobileface: 0.36, 'mobileface+faceres': 0.45 };
 
 /** The match rule in force: the configured threshold, else the measured one for the configured embedder. */
 export function matchRule(c: FaceConfig): { threshold: number; margin: number } {
