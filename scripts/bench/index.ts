@@ -3,6 +3,7 @@ import { runIdentification } from './identification';
 import { runLatency } from './latency';
 import { runLiveness } from './liveness';
 import { runMatch } from './match';
+import { runStoreBench } from './store';
 import { runTapBench } from './tap';
 import { intArg, parseArgs } from './args';
 
@@ -14,6 +15,7 @@ const BENCHES: Record<string, Bench> = {
   liveness: runLiveness,
   latency: runLatency,
   match: runMatch,
+  store: runStoreBench,
   // The card bench is the NFC engineer's (scripts/bench/tap.ts).
   tap: async (argv, log) => {
     const args = parseArgs(argv, ['taps', 'irq']);
@@ -27,19 +29,26 @@ const BENCHES: Record<string, Bench> = {
 
 /**
  * `npm run bench -- <name> [options]`: human-readable tables on stderr, and one JSON line with the
- * figures on stdout as the last line, for scripts and CI to parse.
+ * figures on stdout as the last line, for scripts and CI to parse. With no name, every bench runs in
+ * turn with its defaults (one table and one JSON line per area).
  */
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  const bench = name ? BENCHES[name] : undefined;
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  if (name === undefined) {
+    for (const [each, bench] of Object.entries(BENCHES)) {
+      log(`$ npm run bench -- ${each}`);
+      process.stdout.write(`${JSON.stringify(await bench([], log))}\n`);
+    }
+    return 0;
+  }
+  const bench = BENCHES[name];
   if (!bench) {
-    process.stderr.write(`usage: npm run bench -- <${Object.keys(BENCHES).join('|')}> [options]\n`);
+    process.stderr.write(`usage: npm run bench [-- <${Object.keys(BENCHES).join('|')}> [options]]\n`);
     return 2;
   }
-  const log = (line: string) => process.stderr.write(`${line}\n`);
   log(`$ npm run bench -- ${argv.join(' ')}`);
-  const result = await bench(rest, log);
-  process.stdout.write(`${JSON.stringify(result)}\n`);
+  process.stdout.write(`${JSON.stringify(await bench(rest, log))}\n`);
   return 0;
 }
 
