@@ -1,6 +1,7 @@
 import { request } from 'node:http';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadConfig } from '../../firmware/config/load';
+import type { CliIo } from './registry';
 
 /** Exit codes shared by the admin subcommands. */
 export const EXIT = { ok: 0, refused: 1, usage: 2, unreachable: 3 } as const;
@@ -122,15 +123,34 @@ export async function runCommand(io: { err: (line: string) => void }, body: () =
   }
 }
 
-/** Dispatches `<verb> ...` to one of `verbs`, with a usage error listing them when the verb is unknown. */
-export function pickVerb<T>(args: string[], verbs: Record<string, T>, command: string): { verb: T; rest: string[] } {
-  const [name, ...rest] = args;
-  const verb = name === undefined ? undefined : verbs[name];
-  if (verb === undefined) {
-    const known = Object.keys(verbs).join(', ');
-    throw new CliError(name === undefined ? `postern ${command} needs one of: ${known}` : `unknown "${command} ${name}"; known: ${known}`, EXIT.usage);
-  }
-  return { verb, rest };
+export type Verb = (args: string[], io: CliIo) => Promise<number>;
+
+/**
+ * A subcommand made of verbs (`postern card enrol ...`): dispatches `<verb> ...` to one of `verbs`,
+ * with a usage error listing them when the verb is unknown.
+ */
+export function verbCommand(command: string, verbs: Record<string, Verb>): Verb {
+  return (args, io) =>
+    runCommand(io, async () => {
+      const [name, ...rest] = args;
+      const verb = name === undefined ? undefined : verbs[name];
+      if (verb === undefined) {
+        const known = Object.keys(verbs).join(', ');
+        throw new CliError(name === undefined ? `postern ${command} needs one of: ${known}` : `unknown "${command} ${name}"; known: ${known}`, EXIT.usage);
+      }
+      return verb(rest, io);
+    });
+}
+
+/** A verb whose only argument is RESIDENT_ID and which POSTs to `/residents/<id>/<action>`, printing the answer. */
+export function residentAction(usagePrefix: string, action: string): Verb {
+  return async (args, io) => {
+    const usage = `${usagePrefix} RESIDENT_ID ${CONNECTION_HELP}`;
+    const { values, positionals: rest } = parseCommandArgs(args, CONNECTION_OPTIONS, usage);
+    const [id] = positionals(rest, ['RESIDENT_ID'], usage);
+    printJson(io.out, await adminCall(resolveTarget(values, io.env), 'POST', `/residents/${encodeURIComponent(id!)}/${action}`, {}));
+    return EXIT.ok;
+  };
 }
 
 export const printJson = (out: (line: string) => void, value: unknown) => out(JSON.stringify(value, null, 2));

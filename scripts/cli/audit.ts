@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { verifyAuditDir, type AuditVerification } from '../../firmware/audit/verify';
-import { adminCall, CliError, CONNECTION_HELP, CONNECTION_OPTIONS, EXIT, parseCommandArgs, pickVerb, positionals, resolveTarget, runCommand } from './admin-client';
+import { adminCall, CliError, CONNECTION_HELP, CONNECTION_OPTIONS, EXIT, parseCommandArgs, positionals, resolveTarget, type Verb, verbCommand } from './admin-client';
 import type { CliIo } from './registry';
 
 export const summary = 'verify the hash-chained audit log (on the gate, or offline with --dir)';
@@ -15,7 +15,7 @@ function report(io: CliIo, v: AuditVerification): number {
   return EXIT.refused;
 }
 
-const verbs: Record<string, (args: string[], io: CliIo) => Promise<number>> = {
+const verbs: Record<string, Verb> = {
   async verify(args, io) {
     const usage = `postern audit verify [--dir AUDIT_DIR | ${CONNECTION_HELP}]`;
     const { values, positionals: rest } = parseCommandArgs(args, { ...CONNECTION_OPTIONS, dir: { type: 'string' } }, usage);
@@ -30,9 +30,4 @@ const verbs: Record<string, (args: string[], io: CliIo) => Promise<number>> = {
   },
 };
 
-export function run(args: string[], io: CliIo): Promise<number> {
-  return runCommand(io, async () => {
-    const { verb, rest } = pickVerb(args, verbs, 'audit');
-    return verb(rest, io);
-  });
-}
+export const run = verbCommand('audit', verbs);

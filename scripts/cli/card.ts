@@ -1,9 +1,8 @@
-import { adminCall, CONNECTION_HELP, CONNECTION_OPTIONS, EXIT, CliError, parseCommandArgs, pickVerb, positionals, printJson, resolveTarget, runCommand } from './admin-client';
-import type { CliIo } from './registry';
+import { adminCall, CliError, CONNECTION_HELP, CONNECTION_OPTIONS, EXIT, parseCommandArgs, positionals, printJson, resolveTarget, type Verb, verbCommand } from './admin-client';
 
 export const summary = 'enrol a card by tapping it on the reader, or add one by UID (hashed at the gate, never stored)';
 
-const verbs: Record<string, (args: string[], io: CliIo) => Promise<number>> = {
+const verbs: Record<string, Verb> = {
   async enrol(args, io) {
     const usage = `postern card enrol RESIDENT_ID [--timeout SECONDS] ${CONNECTION_HELP}`;
     const { values, positionals: rest } = parseCommandArgs(args, { ...CONNECTION_OPTIONS, timeout: { type: 'string' } }, usage);
@@ -33,9 +32,4 @@ const verbs: Record<string, (args: string[], io: CliIo) => Promise<number>> = {
   },
 };
 
-export function run(args: string[], io: CliIo): Promise<number> {
-  return runCommand(io, async () => {
-    const { verb, rest } = pickVerb(args, verbs, 'card');
-    return verb(rest, io);
-  });
-}
+export const run = verbCommand('card', verbs);

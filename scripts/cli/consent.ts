@@ -1,9 +1,8 @@
-import { adminCall, CliError, CONNECTION_HELP, CONNECTION_OPTIONS, EXIT, parseCommandArgs, pickVerb, positionals, printJson, resolveTarget, runCommand } from './admin-client';
-import type { CliIo } from './registry';
+import { adminCall, CliError, CONNECTION_HELP, CONNECTION_OPTIONS, EXIT, parseCommandArgs, positionals, printJson, residentAction, resolveTarget, type Verb, verbCommand } from './admin-client';
 
 export const summary = 'record or withdraw consent to face recognition (withdrawal deletes the template and prints the signed receipt)';
 
-const verbs: Record<string, (args: string[], io: CliIo) => Promise<number>> = {
+const verbs: Record<string, Verb> = {
   async grant(args, io) {
     const usage = `postern consent grant RESIDENT_ID --notice VERSION [--guardian REF] ${CONNECTION_HELP}`;
     const { values, positionals: rest } = parseCommandArgs(args, { ...CONNECTION_OPTIONS, notice: { type: 'string' }, guardian: { type: 'string' } }, usage);
@@ -13,18 +12,7 @@ const verbs: Record<string, (args: string[], io: CliIo) => Promise<number>> = {
     printJson(io.out, await adminCall(resolveTarget(values, io.env), 'POST', `/residents/${encodeURIComponent(id!)}/consent`, body));
     return EXIT.ok;
   },
-  async withdraw(args, io) {
-    const usage = `postern consent withdraw RESIDENT_ID ${CONNECTION_HELP}`;
-    const { values, positionals: rest } = parseCommandArgs(args, CONNECTION_OPTIONS, usage);
-    const [id] = positionals(rest, ['RESIDENT_ID'], usage);
-    printJson(io.out, await adminCall(resolveTarget(values, io.env), 'POST', `/residents/${encodeURIComponent(id!)}/consent/withdraw`, {}));
-    return EXIT.ok;
-  },
+  withdraw: residentAction('postern consent withdraw', 'consent/withdraw'),
 };
 
-export function run(args: string[], io: CliIo): Promise<number> {
-  return runCommand(io, async () => {
-    const { verb, rest } = pickVerb(args, verbs, 'consent');
-    return verb(rest, io);
-  });
-}
+export const run = verbCommand('consent', verbs);

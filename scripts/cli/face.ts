@@ -1,9 +1,8 @@
-import { adminCall, CliError, CONNECTION_HELP, CONNECTION_OPTIONS, EXIT, parseCommandArgs, pickVerb, positionals, printJson, resolveTarget, runCommand } from './admin-client';
-import type { CliIo } from './registry';
+import { adminCall, CliError, CONNECTION_HELP, CONNECTION_OPTIONS, EXIT, parseCommandArgs, positionals, printJson, residentAction, resolveTarget, type Verb, verbCommand } from './admin-client';
 
 export const summary = "enrol a resident's face from the camera (consent first), or delete the template (prints the signed deletion receipt)";
 
-const verbs: Record<string, (args: string[], io: CliIo) => Promise<number>> = {
+const verbs: Record<string, Verb> = {
   async enrol(args, io) {
     const usage = `postern face enrol RESIDENT_ID [--frames N] ${CONNECTION_HELP}`;
     const { values, positionals: rest } = parseCommandArgs(args, { ...CONNECTION_OPTIONS, frames: { type: 'string' } }, usage);
@@ -15,18 +14,7 @@ const verbs: Record<string, (args: string[], io: CliIo) => Promise<number>> = {
     printJson(io.out, await adminCall(resolveTarget(values, io.env), 'POST', '/face/enrol', { residentId: id, ...(frames !== undefined ? { frames } : {}) }, 60_000));
     return EXIT.ok;
   },
-  async delete(args, io) {
-    const usage = `postern face delete RESIDENT_ID ${CONNECTION_HELP}`;
-    const { values, positionals: rest } = parseCommandArgs(args, CONNECTION_OPTIONS, usage);
-    const [id] = positionals(rest, ['RESIDENT_ID'], usage);
-    printJson(io.out, await adminCall(resolveTarget(values, io.env), 'POST', `/residents/${encodeURIComponent(id!)}/face/delete`, {}));
-    return EXIT.ok;
-  },
+  delete: residentAction('postern face delete', 'face/delete'),
 };
 
-export function run(args: string[], io: CliIo): Promise<number> {
-  return runCommand(io, async () => {
-    const { verb, rest } = pickVerb(args, verbs, 'face');
-    return verb(rest, io);
-  });
-}
+export const run = verbCommand('face', verbs);

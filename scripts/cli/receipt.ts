@@ -1,11 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { verifyReceipt } from '../../firmware/consent/receipt';
-import { CliError, EXIT, parseCommandArgs, pickVerb, positionals, runCommand } from './admin-client';
-import type { CliIo } from './registry';
+import { CliError, EXIT, parseCommandArgs, positionals, type Verb, verbCommand } from './admin-client';
 
 export const summary = 'verify a deletion receipt offline (optionally against the gate public key from `postern status`)';
 
-const verbs: Record<string, (args: string[], io: CliIo) => Promise<number>> = {
+const verbs: Record<string, Verb> = {
   async verify(args, io) {
     const usage = 'postern receipt verify FILE [--gate-key BASE64]';
     const { values, positionals: rest } = parseCommandArgs(args, { 'gate-key': { type: 'string' } }, usage);
@@ -34,9 +33,4 @@ const verbs: Record<string, (args: string[], io: CliIo) => Promise<number>> = {
   },
 };
 
-export function run(args: string[], io: CliIo): Promise<number> {
-  return runCommand(io, async () => {
-    const { verb, rest } = pickVerb(args, verbs, 'receipt');
-    return verb(rest, io);
-  });
-}
+export const run = verbCommand('receipt', verbs);

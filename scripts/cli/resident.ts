@@ -1,6 +1,5 @@
 import type { WeeklySchedule } from '../../firmware/store/records';
-import { adminCall, CliError, CONNECTION_HELP, CONNECTION_OPTIONS, EXIT, parseCommandArgs, pickVerb, positionals, printJson, resolveTarget, runCommand } from './admin-client';
-import type { CliIo } from './registry';
+import { adminCall, CliError, CONNECTION_HELP, CONNECTION_OPTIONS, EXIT, parseCommandArgs, positionals, printJson, residentAction, resolveTarget, type Verb, verbCommand } from './admin-client';
 
 export const summary = 'add, revoke and list residents (pseudonymous ids only)';
 
@@ -35,7 +34,7 @@ export function parseUtcOffset(text: string): number {
   return (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3]));
 }
 
-const verbs: Record<string, (args: string[], io: CliIo) => Promise<number>> = {
+const verbs: Record<string, Verb> = {
   async add(args, io) {
     const { values, positionals: rest } = parseCommandArgs(
       args,
@@ -64,13 +63,7 @@ const verbs: Record<string, (args: string[], io: CliIo) => Promise<number>> = {
     printJson(io.out, resident);
     return EXIT.ok;
   },
-  async revoke(args, io) {
-    const usage = `postern resident revoke RESIDENT_ID ${CONNECTION_HELP}`;
-    const { values, positionals: rest } = parseCommandArgs(args, CONNECTION_OPTIONS, usage);
-    const [id] = positionals(rest, ['RESIDENT_ID'], usage);
-    printJson(io.out, await adminCall(resolveTarget(values, io.env), 'POST', `/residents/${encodeURIComponent(id!)}/revoke`, {}));
-    return EXIT.ok;
-  },
+  revoke: residentAction('postern resident revoke', 'revoke'),
   async list(args, io) {
     const usage = `postern resident list ${CONNECTION_HELP}`;
     const { values, positionals: rest } = parseCommandArgs(args, CONNECTION_OPTIONS, usage);
@@ -80,9 +73,4 @@ const verbs: Record<string, (args: string[], io: CliIo) => Promise<number>> = {
   },
 };
 
-export function run(args: string[], io: CliIo): Promise<number> {
-  return runCommand(io, async () => {
-    const { verb, rest } = pickVerb(args, verbs, 'resident');
-    return verb(rest, io);
-  });
-}
+export const run = verbCommand('resident', verbs);
