@@ -136,7 +136,7 @@ export function verbCommand(command: string, verbs: Record<string, Verb>): Verb 
       const verb = name === undefined ? undefined : verbs[name];
       if (verb === undefined) {
         const known = Object.keys(verbs).join(', ');
-        throw new CliError(name === undefined ? `postern ${command} needs one of: ${known}` : `unknown "${command} ${name}"; known: ${known}`, EXIT.usage);
+        throw new CliError(name === undefined ? `"${command}" needs one of: ${known}` : `unknown "${command} ${name}"; known: ${known}`, EXIT.usage);
       }
       return verb(rest, io);
     });
