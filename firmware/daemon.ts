@@ -95,12 +95,13 @@ export async function startGate(loaded: LoadedConfig, options: StartOptions = {}
 
   // Card reader (issue #3): the PN532 on I2C, or its emulator in sim mode behind POST /api/sim/nfc.
   const cards = await startCardReader({ config: config.cards, mode, gpio: gpio.backend, bus, log, health, siteKey: keys.siteKey, bench });
-  onStop('cards', () => cards.stop());
   devices.push({ device: 'nfc', real: cards.emulator === null, detail: cards.description });
 
   // Store, access decisions, consent, audit log and admin API (issue #4): cards open the door through it.
   const privacy = await startPrivacyCore({ access: config.access, consent: config.consent, audit: config.audit, dataDir: loaded.dataDir, adminSocket: loaded.adminSocket, keys, bus, door, health, log, gate: { site: config.gate.site, id: config.gate.id }, nextTap: (ms) => cards.reader.nextTap(ms) });
   onStop('privacy', () => privacy.stop());
+  // Registered after the privacy core so that it stops first: a tap during shutdown must not reach a closing store.
+  onStop('cards', () => cards.stop());
   cards.reader.onCard((cardHash) => privacy.access.presentCard(cardHash));
   bench?.mount('/api/admin/', privacy.admin.handle);
   // Cloud link (issue #5): only with a broker url; events from before it started still go out (bus.since).
