@@ -11,7 +11,9 @@ import type { LoadedConfig } from '../config/load';
 import { relayActiveFor } from '../door/controller';
 import { KEY_FILES, loadGateKeys } from '../keys/key-files';
 import { initTfBackend } from '../vision/tf-backend';
+import { cameraFor } from '../vision/start';
 import { checkBroker } from './broker';
+import { checkCamera } from './camera';
 import { fail, pass, skip, type NamedCheck } from './check';
 import { checkClock } from './clock';
 import { checkGpio } from './gpio';
@@ -76,6 +78,15 @@ export async function selftestChecks(loaded: LoadedConfig): Promise<NamedCheck[]
         hardwareSkip
           ? [skip('gpio', hardwareSkip)]
           : checkGpio(new SysfsGpioBackend(readGpioChips(config.gpio.sysfsRoot), config.gpio.chip), config.gpio, relayActiveFor('locked', config.door.lockType)),
+    },
+    {
+      name: 'camera',
+      timeoutMs: 15_000,
+      run: async () => {
+        if (!config.access.methods.includes('face')) return [skip('camera', 'face recognition is off (access.methods): no camera needed')];
+        if (hardwareSkip) return [skip('camera', hardwareSkip)];
+        return [await checkCamera(cameraFor(config.face, mode), 10_000)];
+      },
     },
     {
       name: 'models',
