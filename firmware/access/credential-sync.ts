@@ -1,5 +1,5 @@
 import type { EventBus } from '../events/bus';
-import type { Resident } from '../store/records';
+import { newResident, type Resident } from '../store/records';
 import { StoreError, type GateStore } from '../store/store';
 
 /** One card as the cloud sends it: the keyed hash only (red line 5) and the resident it belongs to. */
@@ -86,18 +86,6 @@ function giveCard(residents: Record<string, Resident>, holders: Map<string, stri
   const previousHolder = previous === undefined ? undefined : residents[previous];
   if (previousHolder && previous !== c.residentId) previousHolder.cards = previousHolder.cards.filter((x) => x.hash !== c.cardHash);
   holders.set(c.cardHash, c.residentId);
-  const holder = (residents[c.residentId] ??= {
-    id: c.residentId,
-    createdAt: stamp,
-    validFrom: null,
-    validUntil: null,
-    schedule: null,
-    under14: false,
-    revokedAt: null,
-    cards: [],
-    consent: null,
-    consentHistory: [],
-    face: null,
-  });
+  const holder = (residents[c.residentId] ??= newResident(c.residentId, stamp));
   if (!holder.cards.some((x) => x.hash === c.cardHash)) holder.cards.push({ hash: c.cardHash, addedAt: stamp });
 }

@@ -103,3 +103,21 @@ export type DeletionReceipt = z.infer<typeof deletionReceiptSchema>;
 export type MainFile = z.infer<typeof mainFileSchema>;
 export type TemplateRecord = z.infer<typeof templateRecordSchema>;
 export type TemplateFile = z.infer<typeof templateFileSchema>;
+
+/** A resident as first stored: no cards, no consent, no template; `fields` sets what the caller knows. */
+export function newResident(id: string, createdAt: string, fields: Partial<Omit<Resident, 'id' | 'createdAt'>> = {}): Resident {
+  return {
+    id,
+    createdAt,
+    validFrom: null,
+    validUntil: null,
+    schedule: null,
+    under14: false,
+    revokedAt: null,
+    cards: [],
+    consent: null,
+    consentHistory: [],
+    face: null,
+    ...fields,
+  };
+}

@@ -7,6 +7,7 @@ import { STORE_SCHEMA_VERSION } from './migrations';
 import { acquireWriterLock } from './writer-lock';
 import {
   mainFileSchema,
+  newResident,
   templateFileSchema,
   type ConsentEvent,
   type ConsentRecord,
@@ -140,19 +141,7 @@ export class GateStore {
     if (validFrom && validUntil && Date.parse(validFrom) >= Date.parse(validUntil)) {
       throw new StoreError('invalid', `validFrom ${validFrom} must be before validUntil ${validUntil}`);
     }
-    const resident: Resident = {
-      id,
-      createdAt: this.stamp(),
-      validFrom,
-      validUntil,
-      schedule: schedule?.data ?? null,
-      under14: input.under14 ?? false,
-      revokedAt: null,
-      cards: [],
-      consent: null,
-      consentHistory: [],
-      face: null,
-    };
+    const resident = newResident(id, this.stamp(), { validFrom, validUntil, schedule: schedule?.data ?? null, under14: input.under14 ?? false });
     this.main.data.residents[id] = resident;
     this.main.write();
     return structuredClone(resident);

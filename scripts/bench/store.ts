@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nacl from 'tweetnacl';
 import { STORE_SCHEMA_VERSION } from '../../firmware/store/migrations';
-import type { MainFile, Resident, TemplateFile } from '../../firmware/store/records';
+import { newResident, type MainFile, type TemplateFile } from '../../firmware/store/records';
 import { GateStore, STORE_FILES } from '../../firmware/store/store';
 import { sealTemplate } from '../../firmware/store/template-box';
 import { intArg, parseArgs } from './args';
@@ -30,19 +30,12 @@ export async function runStoreBench(argv: readonly string[], log: (line: string)
     const embedding = Float32Array.from({ length: dims }, (_, i) => Math.sin(i));
     for (let i = 0; i < residents; i += 1) {
       const id = `r-${i.toString(16).padStart(8, '0')}`;
-      const r: Resident = {
-        id,
-        createdAt: stamp,
-        validFrom: null,
-        validUntil: null,
-        schedule: null,
-        under14: false,
-        revokedAt: null,
+      const r = newResident(id, stamp, {
         cards: [{ hash: randomBytes(32).toString('hex'), addedAt: stamp }],
         consent: { grantedAt: stamp, noticeVersion: '1', consentedBy: 'self' },
         consentHistory: [{ at: stamp, action: 'granted', noticeVersion: '1', consentedBy: 'self' }],
         face: { enrolledAt: stamp, lastUsedAt: null },
-      };
+      });
       main.residents[id] = r;
       templates.templates[id] = sealTemplate(templateKey, embedding, stamp);
     }

@@ -3,26 +3,13 @@ import { DENY_REASONS, decide, type DecisionInput, type DenyReason } from '../..
 import { policyFromConfig } from '../../firmware/access/policy';
 import { emptyRateLimitState, isRateLimited, recordFailure, recordSuccess, type RateLimitPolicy } from '../../firmware/access/rate-limit';
 import { isWithinSchedule } from '../../firmware/access/schedule';
-import type { Resident, WeeklySchedule } from '../../firmware/store/records';
+import { newResident, type Resident, type WeeklySchedule } from '../../firmware/store/records';
 
 const HASH = 'a'.repeat(64);
 const NOW = new Date('2026-03-04T12:00:00Z'); // a Wednesday
 
 function resident(over: Partial<Resident> = {}): Resident {
-  return {
-    id: 'r-1',
-    createdAt: '2026-01-01T00:00:00.000Z',
-    validFrom: null,
-    validUntil: null,
-    schedule: null,
-    under14: false,
-    revokedAt: null,
-    cards: [{ hash: HASH, addedAt: '2026-01-01T00:00:00.000Z' }],
-    consent: null,
-    consentHistory: [],
-    face: null,
-    ...over,
-  };
+  return newResident('r-1', '2026-01-01T00:00:00.000Z', { cards: [{ hash: HASH, addedAt: '2026-01-01T00:00:00.000Z' }], ...over });
 }
 
 const policy = policyFromConfig(accessSchema.parse({ methods: ['card', 'face'] }));
