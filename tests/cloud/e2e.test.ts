@@ -1,13 +1,16 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nacl from 'tweetnacl';
 import { commandBodyFor } from '../../firmware/cloud/commands';
 import { sign, type Envelope } from '../../firmware/cloud/envelope';
+import { verifyReceipt } from '../../firmware/consent/receipt';
 import { gateTopics } from '../../firmware/cloud/topics';
 import { hashCardUid } from '../../firmware/credentials/card-id';
 import { loadGateKeys } from '../../firmware/keys/key-files';
+import { templateFileSchema } from '../../firmware/store/records';
+import { openTemplate } from '../../firmware/store/template-box';
 import { run as remote, sendCommand, signCommand, signCredentialSet } from '../../scripts/cli/remote';
 import { startDaemon, type StartedDaemon } from '../helpers/daemon';
 import { startMosquitto, type Broker } from '../helpers/mosquitto';
@@ -23,17 +26,21 @@ const operatorKey = nacl.sign.keyPair();
 const strangerKey = nacl.sign.keyPair();
 const b64 = (u: Uint8Array) => Buffer.from(u).toString('base64');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Photos of real faces, read in place (never copied into the repo). */
+const FACES = join(__dirname, '..', '..', '..', 'shared', 'faces', 'face_recognition-examples');
 
 let broker: Broker;
 let dir: string;
 let gate: StartedDaemon;
 let capture: Awaited<ReturnType<typeof captureClient>>;
 
-function gateConfig() {
+/** `face`: face recognition on, with the bench camera (POST /api/sim/camera) and the real models. */
+function gateConfig({ face = false } = {}) {
   return {
     gate: { site: GATE.site, id: GATE.gate },
     door: { pulseMs: 600, forcedGraceMs: 0 },
     cards: { pollIntervalMs: 10 },
+    ...(face ? { access: { methods: ['card', 'face'] }, face: { camera: { framerate: 5 }, match: { cooldownMs: 500 } } } : {}),
     cloud: { url: broker.url, passwordFile: 'gate.pass', operatorKeys: [b64(operatorKey.publicKey)], reconnectSeconds: 0.2, skewSeconds: 5, maxPayloadBytes: 2048, homeAssistant: { enabled: true } },
   };
 }
@@ -211,8 +218,63 @@ test('outage: events made while the broker is down, across a clean restart and a
   expect(positions).toEqual([...positions].sort((a, b) => a - b));
 }, 40_000);
 
-test('privacy: in a session of credential pushes, local card enrolment, taps, consent and revocation, the gate publishes no raw UID, template or image', async () => {
+/** Everything in a published payload that could be a face template, an image or a raw UID by its shape or its field name. */
+const FORBIDDEN_FIELD = /^(uid|rawuid|templates?|descriptors?|embeddings?|image|frame|jpeg|png|photo)$/i;
+function shapeProblems(value: unknown, path: string, problems: string[]): string[] {
+  if (typeof value === 'string') {
+    const t = value.trim();
+    // a JSON document inside a string (the signed envelope's body) is inspected as JSON too
+    if (t.startsWith('{') || t.startsWith('[')) {
+      try {
+        return shapeProblems(JSON.parse(t), `${path}<json>`, problems);
+      } catch {
+        /* not JSON: the text checks cover it */
+      }
+    }
+  } else if (Array.isArray(value)) {
+    if (value.length > 32 && value.every((v) => typeof v === 'number')) problems.push(`${path}: an array of ${value.length} numbers`);
+    value.forEach((v, i) => shapeProblems(v, `${path}[${i}]`, problems));
+  } else if (value !== null && typeof value === 'object') {
+    for (const [key, v] of Object.entries(value)) {
+      if (FORBIDDEN_FIELD.test(key)) problems.push(`${path}.${key}: a field named ${key}`);
+      shapeProblems(v, `${path}.${key}`, problems);
+    }
+  }
+  return problems;
+}
+
+async function waitForFace(status: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if ((await gate.state()).methods.face === status) return;
+    await sleep(100);
+  }
+  throw new Error(`face never became ${status}: ${JSON.stringify((await gate.state()).methods)}`);
+}
+
+const showFace = (rel: string, holdMs: number) => gate.post(`/api/sim/camera?holdMs=${holdMs}`, readFileSync(join(FACES, rel)), 'image/jpeg');
+
+/** Enrols a face through the admin API while the bench camera shows `rel`; returns the stored template, decrypted with the gate's key, and its ciphertext. */
+async function enrolFace(residentId: string, rel: string) {
+  const enrolling = gate.post('/api/admin/face/enrol', { residentId, frames: 3 });
+  await sleep(100);
+  await showFace(rel, 1500);
+  expect(await enrolling).toMatchObject({ status: 200, body: { residentId, frames: 3 } });
+  const record = templateFileSchema.parse(JSON.parse(readFileSync(join(gate.dataDir, 'templates.json'), 'utf8'))).templates[residentId]!;
+  const embedding = openTemplate(loadGateKeys(join(gate.dataDir, 'keys'), false).templateKey, record, residentId);
+  return { embedding: Float32Array.from(embedding), box: record.box };
+}
+
+test('privacy: in a session of credential pushes, local card enrolment, taps, face enrolment, a face decision, consent, template deletion and revocation, the gate publishes no raw UID, template or image', async () => {
+  // The same gate and data, restarted with face recognition on. The models load in the background, but
+  // the load holds the daemon's event loop for a moment, so nothing is presented before face is 'ok'.
+  const send = async (cmd: string, args: Record<string, unknown>) => (await sendCommand(capture.client, GATE, signCommand(operatorKey.secretKey, GATE, cmd, args))).body;
+  await gate.stop(true);
+  gate = await startDaemon({ dir, config: gateConfig({ face: true }) });
+  await waitForFace('ok');
+  expect(await send('status', {})).toMatchObject({ ok: true, result: { methods: { face: 'ok' } } }); // subscribed again
   const siteKey = loadGateKeys(join(gate.dataDir, 'keys'), false).siteKey;
+  const gatePublic = loadGateKeys(join(gate.dataDir, 'keys'), false).signingPublicKey;
   const uids = ['04A1B2C3D4E5F6', '04112233445566'];
   await capture.client.publishAsync(topics.credentials, JSON.stringify(signCredentialSet(operatorKey.secretKey, siteKey, GATE, 6, uids.map((uid, i) => ({ uid, residentId: `r${i}` })))), { qos: 1 });
   await gate.waitForEvent((e) => e.type === 'credentials.applied' && e.reason === 'full');
@@ -228,11 +290,37 @@ test('privacy: in a session of credential pushes, local card enrolment, taps, co
   expect(await gate.post('/api/admin/residents', { id: 'r-local' })).toMatchObject({ status: 200 });
   expect(await gate.post('/api/admin/residents/r-local/cards', { uid: localUid })).toMatchObject({ status: 200, body: { cardHash: hashCardUid(siteKey, localUid) } });
   expect(await gate.post('/api/admin/residents/r-local/consent', { noticeVersion: 'n1', consentedBy: 'self' })).toMatchObject({ status: 200 });
-  const send = async (cmd: string, args: Record<string, unknown>) => (await sendCommand(capture.client, GATE, signCommand(operatorKey.secretKey, GATE, cmd, args))).body;
   expect(await send('withdraw-consent', { residentId: 'r-local' })).toMatchObject({ ok: true, result: { residentId: 'r-local', receipt: null } });
   expect(await send('revoke-resident', { residentId: 'r-local' })).toMatchObject({ ok: true, result: { revoked: true } });
   await gate.post('/api/sim/nfc', { uid: localUid, holdMs: 100 });
   await capture.waitFor((m) => m.topic === topics.events && m.payload.toString().includes('"type":"access.denied"'));
+
+  // a face: consent through the admin API, enrolment (real models, bench camera), a decision on another photo
+  // of the same person, then the template deleted by a remote consent withdrawal (its signed receipt comes
+  // back on cmd/res) and, after a second enrolment, by the admin face delete route
+  const faceId = 'r-face';
+  const consent = () => gate.post(`/api/admin/residents/${faceId}/consent`, { noticeVersion: 'n1', consentedBy: 'self' });
+  expect(await gate.post('/api/admin/residents', { id: faceId })).toMatchObject({ status: 200 });
+  expect(await consent()).toMatchObject({ status: 200 });
+  const templates = [await enrolFace(faceId, 'knn_train/obama/obama2.jpg')];
+  await capture.waitFor((m) => m.topic === topics.events && m.payload.toString().includes('"type":"face.enrolled"'));
+  const enrolledSeq = (await gate.events()).at(-1)!.seq;
+  await showFace('knn_test/obama1.jpg', 1500);
+  const granted = await gate.waitForEvent((e) => e.seq > enrolledSeq && e.type === 'access.granted' && (e.data as { method: string }).method === 'face', 15_000);
+  expect(granted.data).toMatchObject({ method: 'face', residentId: faceId });
+  await capture.waitFor((m) => m.topic === topics.events && m.payload.toString().includes(granted.id));
+  const withdrawn = await send('withdraw-consent', { residentId: faceId });
+  expect(withdrawn).toMatchObject({ ok: true, result: { residentId: faceId, receipt: { residentId: faceId, what: 'face-template', why: 'consent-withdrawn' } } });
+  const receipt = (withdrawn.result as { receipt: { ciphertextSha256: string } }).receipt;
+  expect(verifyReceipt(receipt, gatePublic)).toMatchObject({ valid: true });
+  // the receipt names the deleted template by the digest of its ciphertext, not by any of its bytes
+  expect(receipt.ciphertextSha256).toBe(createHash('sha256').update(Buffer.from(templates[0]!.box, 'base64')).digest('hex'));
+  expect(await consent()).toMatchObject({ status: 200 });
+  await sleep(600); // the decision's cooldown passes and the first photo leaves the camera's view
+  templates.push(await enrolFace(faceId, 'knn_train/obama/obama.jpg'));
+  expect(await gate.post(`/api/admin/residents/${faceId}/face/delete`, {})).toMatchObject({ status: 200, body: { receipt: { residentId: faceId, why: 'operator-request' } } });
+  await capture.waitFor((m) => m.topic === topics.events && m.payload.toString().includes('"type":"face.deleted"') && m.payload.toString().includes('"reason":"operator-request"'));
+
   await send('status', {});
   await sleep(300);
   const fromGate = capture.messages.filter((m) => !m.topic.endsWith('/cmd') && !m.topic.endsWith('/credentials'));
@@ -244,10 +332,51 @@ test('privacy: in a session of credential pushes, local card enrolment, taps, co
     for (const form of [uid, uid.toLowerCase(), uid.match(/../g)!.join(':'), raw.toString('base64'), raw.toString('base64url')]) expect(text).not.toContain(form);
     expect(bytes.includes(raw)).toBe(false);
   }
+  // no image: no JPEG or PNG signature in the bytes, and every payload is text (JSON, or the availability word)
   expect(bytes.includes(Buffer.from([0xff, 0xd8, 0xff]))).toBe(false);
   expect(bytes.includes(Buffer.from('\x89PNG', 'latin1'))).toBe(false);
-  expect(text).not.toMatch(/"(uid|template|descriptor|embedding|image|frame)"\s*:/i);
-});
+  const isJson = (payload: Buffer) => {
+    try {
+      JSON.parse(payload.toString('utf8'));
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  expect(fromGate.filter((m) => !['online', 'offline'].includes(m.payload.toString()) && !isJson(m.payload)).map((m) => m.topic)).toEqual([]);
+  // no template: not the enrolled ones, in binary, base64 or decimal text; nor anything shaped like one
+  for (const { embedding, box } of templates) {
+    const raw = Buffer.from(embedding.buffer, embedding.byteOffset, embedding.byteLength);
+    expect(bytes.includes(raw.subarray(0, 32))).toBe(false);
+    for (const form of [raw.toString('base64'), raw.toString('base64url'), raw.toString('hex'), box]) expect(text).not.toContain(form.slice(0, 64));
+    for (const v of Array.from(embedding.subarray(0, 8))) for (const form of [String(v), v.toPrecision(8)]) expect(text).not.toContain(form);
+  }
+  for (const m of fromGate) {
+    const payload = m.payload.toString('utf8');
+    expect({ topic: m.topic, base64Run: payload.match(/[A-Za-z0-9+/_-]{600,}/)?.[0].slice(0, 40) ?? null }).toEqual({ topic: m.topic, base64Run: null });
+    expect({ topic: m.topic, numberList: payload.match(/-?\d+(?:\.\d+)?(?:e[+-]?\d+)?(?:\s*,\s*-?\d+(?:\.\d+)?(?:e[+-]?\d+)?){32,}/i)?.[0].slice(0, 40) ?? null }).toEqual({ topic: m.topic, numberList: null });
+    if (payload.startsWith('{') || payload.startsWith('[')) expect({ topic: m.topic, problems: shapeProblems(JSON.parse(payload), '', []) }).toEqual({ topic: m.topic, problems: [] });
+  }
+  expect(text).not.toMatch(/\\*"(uid|rawuid|templates?|descriptors?|embeddings?|image|frame|jpeg|png|photo)\\*"\s*:/i);
+  // the face events that went out name the resident by its pseudonymous id, and the template only by a digest
+  const faceEvents = fromGate
+    .filter((m) => m.topic === topics.events)
+    .map((m) => JSON.parse(m.payload.toString()) as { type: string; reason: string; data?: Record<string, unknown> })
+    .filter((e) => e.type.startsWith('face.') || (e.type !== 'method.health' && e.data?.method === 'face'));
+  const shapes = new Set(faceEvents.map((e) => `${e.type}/${e.reason}: ${Object.keys(e.data ?? {}).sort().join(',')}`));
+  expect(shapes).toContain('face.enrolled/enrolled: dims,residentId');
+  expect(shapes).toContain('access.granted/face: method,residentId,score');
+  expect(shapes).toContain('face.deleted/consent-withdrawn: ciphertextSha256,residentId');
+  expect(shapes).toContain('face.deleted/operator-request: ciphertextSha256,residentId');
+  for (const e of faceEvents) {
+    for (const [key, value] of Object.entries(e.data ?? {})) {
+      if (key === 'residentId') expect(value).toBe(faceId);
+      else if (key === 'ciphertextSha256') expect(value).toMatch(/^[0-9a-f]{64}$/);
+      else if (key === 'score' || key === 'dims') expect(typeof value).toBe('number');
+      else expect({ key, value }).toMatchObject({ key: expect.stringMatching(/^(method|why)$/), value: expect.stringMatching(/^[a-z-]{1,40}$/) });
+    }
+  }
+}, 40_000);
 
 test('a gate that dies without a word is announced offline by its will, and comes back online', async () => {
   const before = capture.messages.length;
