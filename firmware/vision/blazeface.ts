@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { warpCrop } from './align';
 import { iou, type FaceDetection } from './geometry';
 import type { RgbImage } from './image';
+import { squareInputSide } from './model-input';
 
 /** Per anchor: [score logit, cx, cy, w, h, then 6 keypoints (x, y)], offsets in input pixels. */
 const VALUES_PER_ANCHOR = 17;
@@ -76,8 +77,7 @@ export class BlazeFaceDetector {
     private readonly model: tf.GraphModel,
     private readonly options: BlazeFaceOptions = { minScore: 0.6, iouThreshold: 0.3 },
   ) {
-    const shape = model.inputs[0]?.shape;
-    this.inputSize = shape?.[1] && shape[1] > 0 ? shape[1] : 256;
+    this.inputSize = squareInputSide(model, 256);
     this.anchors = blazeFaceAnchors(this.inputSize);
     this.input = new Float32Array(this.inputSize * this.inputSize * 3);
   }

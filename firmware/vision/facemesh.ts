@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { applySimilarity, warpCrop, type Similarity } from './align';
 import { distance, type FaceDetection, type Point } from './geometry';
 import type { RgbImage } from './image';
+import { squareInputSide } from './model-input';
 
 /** MediaPipe FaceMesh indices: eye contours (image-left eye first), nose tip, mouth corners. */
 const LEFT_EYE = [33, 7, 163, 144, 145, 153, 154, 155, 133, 246, 161, 160, 159, 158, 157, 173];
@@ -30,8 +31,7 @@ export class FaceMeshLandmarker {
   private readonly crop: Float32Array;
 
   constructor(private readonly model: tf.GraphModel) {
-    const shape = model.inputs[0]?.shape;
-    this.size = shape?.[1] && shape[1] > 0 ? shape[1] : 192;
+    this.size = squareInputSide(model, 192);
     this.crop = new Float32Array(this.size * this.size * 3);
   }
 

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { warpCrop } from './align';
 import type { FaceDetection } from './geometry';
 import type { RgbImage } from './image';
+import { squareInputSide } from './model-input';
 
 /**
  * Human's liveness model on the detector's box (no margin), 0..1 RGB: the first output is the
@@ -12,8 +13,7 @@ export class LivenessScorer {
   private readonly crop: Float32Array;
 
   constructor(private readonly model: tf.GraphModel) {
-    const shape = model.inputs[0]?.shape;
-    this.size = shape?.[1] && shape[1] > 0 ? shape[1] : 32;
+    this.size = squareInputSide(model, 32);
     this.crop = new Float32Array(this.size * this.size * 3);
   }
 
