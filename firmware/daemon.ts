@@ -112,8 +112,10 @@ export async function startGate(loaded: LoadedConfig, options: StartOptions = {}
   privacy.admin.route('GET', '/cloud', () => ({ link: health.get('cloud') ?? 'disabled', outboxDepth: cloud?.pendingEvents ?? 0 }));
   // Face recognition (issue #6): only when access.methods allows face; models load in the background, cards never wait.
   const face = startFaceRecognition({ config: config.face, enabled: config.access.methods.includes('face'), mode, store: privacy.store, presentFace: (m) => privacy.access.presentFace(m), enrolTemplate: (id, e) => privacy.ledger.enrolTemplate(id, e), admin: privacy.admin, bench, bus, health, log });
-  if (face) onStop('face', () => face.stop());
-  if (face) devices.push({ device: 'camera', real: face.realCamera, detail: face.description });
+  if (face) {
+    onStop('face', () => face.stop());
+    devices.push({ device: 'camera', real: face.realCamera, detail: face.description });
+  }
 
   // --- End of feature modules. ---
 

@@ -80,8 +80,12 @@ export class BenchServer {
       server.once('error', reject);
       server.listen(this.deps.port, '127.0.0.1', () => resolve());
     });
-    this.unsubscribe.push(this.deps.bus.subscribe((event) => this.broadcast('gate-event', event)));
-    this.unsubscribe.push(this.deps.bus.subscribe(() => this.stateChanged()));
+    this.unsubscribe.push(
+      this.deps.bus.subscribe((event) => {
+        this.broadcast('gate-event', event);
+        this.stateChanged();
+      }),
+    );
     if (this.deps.simGpio) this.unsubscribe.push(this.deps.simGpio.onChange(() => this.stateChanged()));
     return (server.address() as AddressInfo).port;
   }
