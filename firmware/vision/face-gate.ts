@@ -10,9 +10,15 @@ import { l2Normalise } from './embedder';
 import { decodeImage, rotateQuarter, type RgbImage } from './image';
 import { judgeMatch, TemplateIndex } from './matcher';
 import type { FrameAnalysis } from './recognizer';
+import type { RecognizerStatus } from './remote-recognizer';
 
 export interface FaceGateDeps {
-  recognizer: { analyse(img: RgbImage): FrameAnalysis; readonly dimensions: number };
+  /** The RemoteRecognizer: inference runs off the event loop, one frame at a time. */
+  recognizer: {
+    analyse(img: RgbImage): Promise<FrameAnalysis>;
+    readonly dimensions: number;
+    onStatus(listener: (status: RecognizerStatus) => void): () => void;
+  };
   camera: CameraSource;
   templates: {
     loadTemplates(): TemplateEntry[];
@@ -64,11 +70,12 @@ export class FaceGate {
   private votes: { at: number; vote: FrameVote; score: number | null }[] = [];
   private cooldownUntil = 0;
   private lastSpoofEventAt = -Infinity;
-  private busy = false;
+  private draining: Promise<void> | undefined;
   private lastFrameAt = performance.now();
   private cameraFailed: string | null = null;
+  private recognizerFailed: string | null = null;
   private lossTimer: NodeJS.Timeout | undefined;
-  private unsubscribe: (() => void) | undefined;
+  private unsubscribe: (() => void)[] = [];
   private enrolment: Enrolment | undefined;
   private stopped = false;
   private readonly rule: { threshold: number; margin: number };
@@ -93,7 +100,10 @@ export class FaceGate {
       this.addTemplate(t.residentId, t.embedding);
       t.embedding.fill(0);
     }
-    this.unsubscribe = this.deps.templates.onTemplatesChanged((change) => this.onTemplateChange(change));
+    this.unsubscribe = [
+      this.deps.templates.onTemplatesChanged((change) => this.onTemplateChange(change)),
+      this.deps.recognizer.onStatus((status) => this.onRecognizerStatus(status)),
+    ];
     this.deps.camera.start(
       (frame) => this.onFrame(frame),
       (status) => this.onCameraStatus(status),
@@ -107,9 +117,11 @@ export class FaceGate {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.lossTimer) clearInterval(this.lossTimer);
-    this.unsubscribe?.();
+    for (const u of this.unsubscribe) u();
     this.enrolment?.reject(new EnrolError('the gate is stopping'));
     await this.deps.camera.stop();
+    // The frame in flight finishes before the caller disposes of the recognizer under it.
+    await this.draining;
     this.slot.clear();
     this.index.clear();
   }
@@ -172,12 +184,29 @@ export class FaceGate {
     if (status.state === 'running') {
       this.cameraFailed = null;
       this.lastFrameAt = performance.now();
-      this.deps.health.set('face', 'ok');
     } else {
-      this.cameraFailed = status.reason;
-      this.deps.health.set('face', 'degraded', `camera: ${status.reason}`);
+      this.cameraFailed = `camera: ${status.reason}`;
       this.deps.log.warn({ reason: status.reason }, 'camera failed');
     }
+    this.reportHealth();
+  }
+
+  private onRecognizerStatus(status: RecognizerStatus): void {
+    if (status.state === 'running') {
+      this.recognizerFailed = null;
+      this.deps.log.info('face recognizer running again');
+    } else {
+      this.recognizerFailed = `recognizer: ${status.reason}`;
+      this.deps.log.error({ reason: status.reason }, 'face recognizer failed; cards keep working');
+    }
+    this.reportHealth();
+  }
+
+  /** Face is ok only while both the camera and the recognizer are. */
+  private reportHealth(): void {
+    const problem = this.cameraFailed ?? this.recognizerFailed;
+    if (problem === null) this.deps.health.set('face', 'ok');
+    else this.deps.health.set('face', 'degraded', problem);
   }
 
   private checkCameraLoss(): void {
@@ -193,46 +222,58 @@ export class FaceGate {
       return;
     }
     this.lastFrameAt = performance.now();
-    if (this.cameraFailed === null && this.deps.health.get('face') !== 'ok') this.deps.health.set('face', 'ok');
-    this.slot.put(frame);
-    if (!this.busy) {
-      this.busy = true;
-      setImmediate(() => this.drain());
-    }
-  }
-
-  /** Judges the newest frame, then yields to I/O (card taps, the bench) before the next. */
-  private drain(): void {
-    const frame = this.stopped ? undefined : this.slot.take();
-    if (!frame) {
-      this.busy = false;
+    if (this.deps.health.get('face') !== 'ok') this.reportHealth();
+    if (this.recognizerFailed !== null) {
+      // Nothing to judge it with until the worker is back.
+      frame.bytes.fill(0);
+      if (this.enrolment) this.enrolment.lastRejection = this.recognizerFailed;
       return;
     }
-    try {
-      this.judge(frame);
-    } catch (err) {
-      this.deps.log.warn({ err: (err as Error).message }, 'frame could not be judged');
-    } finally {
-      frame.bytes.fill(0);
-    }
-    setImmediate(() => this.drain());
+    this.slot.put(frame);
+    this.draining ??= this.drain().finally(() => (this.draining = undefined));
   }
 
-  private judge(frame: CameraFrame): void {
+  /**
+   * Judges the newest frame until none waits. Frames that arrive meanwhile replace each other in the
+   * slot and are never queued; the event loop is free while the worker runs the models.
+   */
+  private async drain(): Promise<void> {
+    // One camera chunk can hold several frames: let them all land, so the newest is the one judged.
+    await new Promise((resolve) => setImmediate(resolve));
+    for (let frame = this.nextFrame(); frame; frame = this.nextFrame()) {
+      try {
+        await this.judge(frame);
+      } catch (err) {
+        this.deps.log.warn({ err: (err as Error).message }, 'frame could not be judged');
+      } finally {
+        frame.bytes.fill(0);
+      }
+    }
+  }
+
+  private nextFrame(): CameraFrame | undefined {
+    return this.stopped || this.recognizerFailed !== null ? undefined : this.slot.take();
+  }
+
+  private async judge(frame: CameraFrame): Promise<void> {
     const decoded = decodeImage(frame.bytes, frame.contentType);
     const turns = (this.deps.config.camera.rotate / 90) as 0 | 1 | 2 | 3;
     const img = rotateQuarter(decoded, turns);
     let analysis: FrameAnalysis;
     try {
-      analysis = this.deps.recognizer.analyse(img);
+      analysis = await this.deps.recognizer.analyse(img);
     } finally {
-      decoded.data.fill(0);
-      img.data.fill(0);
+      // Pixels the recognizer took over (a transferred buffer) read as empty here, and a detached view refuses fill.
+      for (const pixels of [decoded.data, img.data]) if (pixels.length > 0) pixels.fill(0);
     }
-    this.framesJudged++;
-    if (this.enrolment) this.collectForEnrolment(this.enrolment, analysis);
-    else this.decide(analysis, performance.now());
-    if (analysis.kind === 'face') analysis.embedding.fill(0);
+    try {
+      if (this.stopped) return; // the gate stopped while the worker ran: no decision any more
+      this.framesJudged++;
+      if (this.enrolment) this.collectForEnrolment(this.enrolment, analysis);
+      else this.decide(analysis, performance.now());
+    } finally {
+      if (analysis.kind === 'face') analysis.embedding.fill(0);
+    }
   }
 
   private decide(analysis: FrameAnalysis, now: number): void {

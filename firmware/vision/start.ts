@@ -11,7 +11,7 @@ import type { Logger } from '../log';
 import { StoreError, type GateStore } from '../store/store';
 import { recognizerOptionsFrom, type FaceConfig } from './config';
 import { EnrolError, FaceGate } from './face-gate';
-import { FaceRecognizer } from './recognizer';
+import { RemoteRecognizer } from './remote-recognizer';
 
 export interface StartFaceOptions {
   config: FaceConfig;
@@ -28,8 +28,8 @@ export interface StartFaceOptions {
   bus: EventBus;
   health: MethodHealth;
   log: Logger;
-  /** Tests pass a recognizer loader to simulate a model that fails to load. */
-  loadRecognizer?: typeof FaceRecognizer.load;
+  /** Tests pass a recognizer loader to simulate a model that fails to load, or to keep a handle on the worker. */
+  loadRecognizer?: typeof RemoteRecognizer.load;
 }
 
 export interface StartedFace {
@@ -68,7 +68,7 @@ export function startFaceRecognition(o: StartFaceOptions): StartedFace | null {
   let gate: FaceGate | null = null;
   let failure: string | null = null;
   let stopped = false;
-  let disposeRecognizer: (() => void) | undefined;
+  let disposeRecognizer: (() => Promise<void>) | undefined;
   o.health.set('face', 'degraded', 'starting: loading models');
 
   if (camera instanceof BenchCamera && o.bench) {
@@ -98,11 +98,12 @@ export function startFaceRecognition(o: StartFaceOptions): StartedFace | null {
     }
   });
 
-  const load = o.loadRecognizer ?? FaceRecognizer.load;
+  // The models load and run in a worker thread: a frame's inference never holds up a card tap.
+  const load = o.loadRecognizer ?? RemoteRecognizer.load;
   const ready = load(recognizerOptionsFrom(o.config)).then(
-    ({ recognizer, backend, loadMs }) => {
+    async ({ recognizer, backend, loadMs }) => {
       if (stopped) {
-        recognizer.dispose();
+        await recognizer.dispose();
         return null;
       }
       gate = new FaceGate({
@@ -138,7 +139,7 @@ export function startFaceRecognition(o: StartFaceOptions): StartedFace | null {
       stopped = true;
       await ready;
       await gate?.stop();
-      disposeRecognizer?.();
+      await disposeRecognizer?.();
     },
   };
 }
