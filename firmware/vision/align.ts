@@ -72,13 +72,14 @@ export function cropToFrame(fivePoints: readonly Point[], spec: CropSpec): Simil
 /**
  * Warps a region of the frame into a square crop, writing RGB values mapped through (v - mean) * scale
  * into `out` (length size*size*3). Pixels outside the frame become `mean` (zero). When the crop shrinks
- * the frame by more than 1.5x, each output pixel averages an n x n grid of bilinear samples (n up to 4):
- * plain bilinear sampling of a high-resolution photo aliases, which measurably hurt the embeddings.
+ * the frame by more than 1.5x and `antiAlias` is on, each output pixel averages an n x n grid of
+ * bilinear samples (n up to 4): plain bilinear sampling of a high-resolution photo aliases, which
+ * measurably hurt the embeddings. Models trained on plainly resized crops get them with it off.
  */
-export function warpCrop(img: RgbImage, toFrame: Similarity, size: number, mean: number, scale: number, out: Float32Array): Float32Array {
+export function warpCrop(img: RgbImage, toFrame: Similarity, size: number, mean: number, scale: number, out: Float32Array, antiAlias = true): Float32Array {
   if (out.length !== size * size * 3) throw new Error(`warpCrop: output buffer has ${out.length} values, needs ${size * size * 3}`);
   const shrink = Math.hypot(toFrame.a, toFrame.b);
-  const n = shrink > 1.5 ? Math.min(4, Math.ceil(shrink)) : 1;
+  const n = antiAlias && shrink > 1.5 ? Math.min(4, Math.ceil(shrink)) : 1;
   const px = [0, 0, 0];
   let o = 0;
   for (let v = 0; v < size; v++) {

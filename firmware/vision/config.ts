@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { EmbedderName } from './embedder';
 import type { RecognizerOptions } from './recognizer';
 
 const num = (min: number, max: number, dflt: number, what: string) =>
@@ -12,6 +11,13 @@ const int = (min: number, max: number, dflt: number, unit: string) =>
  * schema refuses without a non-face method); this section tunes the camera and the pipeline. The
  * defaults were measured on ../shared/faces (docs/BENCHMARKS.md says how each was chosen).
  */
+/**
+ * The similarity above which a face matches a template: where 1 in 1,000 impostor pairs of the LFW
+ * dev-train protocol (1,100 pairs) scores above; the identification sets, which played no part in
+ * choosing it, check it.
+ */
+export const MATCH_THRESHOLD = 0.3;
+
 export const faceSchema = z
   .strictObject({
     camera: z
@@ -36,12 +42,6 @@ export const faceSchema = z
       })
       .refine((c) => c.source !== 'directory' || c.path !== undefined, { message: 'source "directory" needs a path (a folder of JPEG/PNG files or an .mjpeg file)', path: ['path'] })
       .prefault({}),
-    /**
-     * "mobileface": MobileFaceNet alone, the fast choice. "mobileface+faceres": fused with Human's faceres,
-     * more accurate on LFW for about 75 ms more per frame on a 2-core x86 (docs/BENCHMARKS.md). Changing
-     * it needs re-enrolment: templates of the other size are not matched.
-     */
-    embedder: z.enum(['mobileface', 'mobileface+faceres'], 'must be "mobileface" or "mobileface+faceres"').default('mobileface'),
     detection: z.strictObject({ minScore: num(0.1, 0.99, 0.6, 'BlazeFace score') }).prefault({}),
     quality: z
       .strictObject({
@@ -54,11 +54,11 @@ export const faceSchema = z
       })
       .refine((q) => q.pitchMax > q.pitchMin, { message: 'pitchMax must be greater than pitchMin' })
       .prefault({}),
-    liveness: z.strictObject({ minScore: num(0, 1, 0.9, 'liveness probability') }).prefault({}),
+    liveness: z.strictObject({ minScore: num(0, 1, 0.5, 'liveness probability') }).prefault({}),
     match: z
       .strictObject({
-        /** Default per embedder (MATCH_THRESHOLDS): the similarity at FAR 1e-3 on the LFW dev-train pairs. */
-        threshold: z.number('must be a number (cosine similarity)').min(-1, 'must be at least -1 (cosine similarity)').max(1, 'must be at most 1 (cosine similarity)').optional(),
+        /** Default MATCH_THRESHOLD: the similarity at FAR 1e-3 on the LFW dev-train pairs. */
+        threshold: z.number('must be a number (cosine similarity)').min(-1, 'must be at least -1 (cosine similarity)').max(1, 'must be at most 1 (cosine similarity)').default(MATCH_THRESHOLD),
         /** Chosen on ORL (the impostors' lead over the second-best was at most 0.147 there); Yale and the others are held out. */
         margin: num(0, 2, 0.15, 'cosine similarity lead over the second-best resident'),
         /** k of the last n judged frames must name the same resident. */
@@ -85,15 +85,9 @@ export const faceSchema = z
 
 export type FaceConfig = z.output<typeof faceSchema>;
 
-/**
- * Match thresholds per embedder, set where 1 in 1,000 impostor pairs of the LFW dev-train protocol
- * (1,100 pairs) scores above; the identification sets, which played no part in choosing them, check them.
- */
-export const MATCH_THRESHOLDS: Record<EmbedderName, number> = { mobileface: 0.36, 'mobileface+faceres': 0.45 };
-
-/** The match rule in force: the configured threshold, else the measured one for the configured embedder. */
+/** The match rule in force. */
 export function matchRule(c: FaceConfig): { threshold: number; margin: number } {
-  return { threshold: c.match.threshold ?? MATCH_THRESHOLDS[c.embedder], margin: c.match.margin };
+  return { threshold: c.match.threshold, margin: c.match.margin };
 }
 
 export function recognizerOptionsFrom(c: FaceConfig): RecognizerOptions {
@@ -107,7 +101,6 @@ export function recognizerOptionsFrom(c: FaceConfig): RecognizerOptions {
       minMeshScore: c.quality.minMeshScore,
     },
     minLiveness: c.liveness.minScore,
-    embedder: c.embedder,
   };
 }
 

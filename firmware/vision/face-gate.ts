@@ -6,9 +6,8 @@ import type { Logger } from '../log';
 import type { TemplateEntry, TemplateChange } from '../store/store';
 import { matchRule, type FaceConfig } from './config';
 import { confirmVotes, type FrameVote } from './confirm';
-import { l2Normalise } from './embedder';
 import { decodeImage, rotateQuarter, type RgbImage } from './image';
-import { judgeMatch, TemplateIndex } from './matcher';
+import { judgeMatch, l2Normalise, TemplateIndex } from './matcher';
 import type { FrameAnalysis } from './recognizer';
 import type { RecognizerStatus } from './remote-recognizer';
 
@@ -170,7 +169,7 @@ export class FaceGate {
     embedding.fill(0);
   }
 
-  /** A template made by the other embedder (face.embedder changed) cannot be compared: it is skipped, loudly. */
+  /** A template made by an earlier embedding model (a software update changed it) cannot be compared: it is skipped, loudly. */
   private addTemplate(residentId: string, embedding: Float32Array): void {
     if (embedding.length !== this.index.dimensions) {
       this.deps.log.warn({ residentId, dims: embedding.length, expected: this.index.dimensions }, 'face template from another embedder skipped; re-enrol');

@@ -129,3 +129,13 @@ export function judgeMatch(result: SearchResult, rule: MatchRule): MatchVerdict 
   if (result.secondScore !== null && score - result.secondScore < rule.margin) return { matched: false, reason: 'ambiguous', score };
   return { matched: true, residentId: id, score };
 }
+
+/** Scales an embedding to unit length in place (so a dot product is the cosine); refuses a zero or non-finite one. */
+export function l2Normalise(v: Float32Array): Float32Array {
+  let sum = 0;
+  for (let i = 0; i < v.length; i++) sum += v[i]! * v[i]!;
+  const norm = Math.sqrt(sum);
+  if (norm === 0 || !Number.isFinite(norm)) throw new Error('embedding has zero or non-finite norm');
+  for (let i = 0; i < v.length; i++) v[i] = v[i]! / norm;
+  return v;
+}

@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { loadVerifiedGraphModel, manifestEntry, type ModelEntry } from '../../models/loader';
+import { loadVerifiedGraphModel, loadVerifiedOnnxModel, manifestEntry, type ModelEntry } from '../../models/loader';
+import type { OnnxModel } from '../../models/onnx-model';
 import { BlazeFaceDetector } from './blazeface';
 import { chooseFace } from './choose-face';
-import { EMBED_CROP, FaceEmbedder, type EmbedderName } from './embedder';
+import { EMBED_CROP, FaceEmbedder } from './embedder';
 import { FaceMeshLandmarker } from './facemesh';
 import type { FaceDetection, Point } from './geometry';
 import type { RgbImage } from './image';
@@ -15,7 +16,6 @@ export interface RecognizerOptions {
   quality: QualityLimits;
   /** Liveness probability below which a face is treated as a photo or screen. */
   minLiveness: number;
-  embedder: EmbedderName;
 }
 
 export type StageName = 'detect' | 'landmarks' | 'quality' | 'liveness' | 'embed';
@@ -26,10 +26,8 @@ export type FrameAnalysis =
   | { kind: 'rejected'; reason: QualityRejection | 'spoof-suspected'; detail: string; timings: StageTimings }
   | { kind: 'face'; embedding: Float32Array; detection: FaceDetection; measures: FaceMeasures; liveness: number; timings: StageTimings };
 
-/** The models a recognizer loads, in the order `load` unpacks them. */
-export function visionModels(embedder: EmbedderName): string[] {
-  return ['blazeface-back', 'facemesh', 'liveness', 'mobileface', ...(embedder === 'mobileface+faceres' ? ['faceres'] : [])];
-}
+/** The models a recognizer loads (models/manifest.json names). */
+export const VISION_MODELS = { detector: 'blazeface-back', landmarks: 'facemesh', liveness: 'fr-liveness', embedder: 'fr-feature' } as const;
 
 export interface LoadedRecognizer {
   recognizer: FaceRecognizer;
@@ -50,7 +48,7 @@ export class FaceRecognizer {
     private readonly liveness: LivenessScorer,
     private readonly embedder: FaceEmbedder,
     private readonly options: RecognizerOptions,
-    private readonly models: tf.GraphModel[] = [],
+    private readonly models: (tf.GraphModel | OnnxModel)[] = [],
   ) {}
 
   get dimensions(): number {
@@ -61,15 +59,17 @@ export class FaceRecognizer {
   static async load(options: RecognizerOptions, entries: (name: string) => ModelEntry = manifestEntry): Promise<LoadedRecognizer> {
     const started = performance.now();
     const backend = await initTfBackend();
-    const models = await Promise.all(visionModels(options.embedder).map((n) => loadVerifiedGraphModel(entries(n))));
-    const [det, mesh, live, fast, slow] = models;
+    const [det, mesh] = await Promise.all([entries(VISION_MODELS.detector), entries(VISION_MODELS.landmarks)].map((e) => loadVerifiedGraphModel(e)));
+    const live = loadVerifiedOnnxModel(entries(VISION_MODELS.liveness));
+    const embedderEntry = entries(VISION_MODELS.embedder);
+    const embed = loadVerifiedOnnxModel(embedderEntry);
     const recognizer = new FaceRecognizer(
       new BlazeFaceDetector(det!, { minScore: options.minDetectionScore, iouThreshold: 0.3 }),
       new FaceMeshLandmarker(mesh!),
-      new LivenessScorer(live!),
-      new FaceEmbedder(fast!, entries('mobileface').outputSize[0]!, slow ?? null),
+      new LivenessScorer(live),
+      new FaceEmbedder(embed, embedderEntry.outputSize[0]!),
       options,
-      models,
+      [det!, mesh!, live, embed],
     );
     recognizer.warmUp();
     return { recognizer, backend, loadMs: performance.now() - started };
@@ -99,7 +99,7 @@ export class FaceRecognizer {
       if (liveness < this.options.minLiveness) {
         return { kind: 'rejected', reason: 'spoof-suspected', detail: `liveness ${liveness.toFixed(3)} < ${this.options.minLiveness}`, timings };
       }
-      const embedding = timed('embed', () => this.embedder.embed(img, five, this.crop));
+      const embedding = timed('embed', () => this.embedder.embed(this.crop));
       return { kind: 'face', embedding, detection: face, measures, liveness, timings };
     } finally {
       this.crop.fill(0);

@@ -74,7 +74,7 @@ export function formatAccuracyTable(rows: readonly AccuracyRow[]): string {
 }
 
 /**
- * `accuracy --faces DIR --pairs FILE [--pipelines postern,postern-fused,human,face-api] [--every N]`:
+ * `accuracy --faces DIR --pairs FILE [--pipelines postern,postern-gated,human,face-api] [--every N]`:
  * LFW-protocol verification for Postern (the first pipeline: the JSON line's figures are its), then the
  * others on the same images in the same process. Peak RSS is the process peak when
  * each row finished, so Postern's (first) is its own; the peers' include Postern's models.
@@ -84,7 +84,7 @@ export async function runAccuracy(argv: readonly string[], log: (line: string) =
   const faces = path.resolve(args.get('faces') ?? DEFAULT_FACES);
   const pairsFile = path.resolve(args.get('pairs') ?? path.join(faces, 'protocol', 'pairsDevTrain.txt'));
   const every = intArg(args, 'every', 1);
-  const names = (args.get('pipelines') ?? 'postern,postern-fused,human,face-api').split(',').filter(Boolean);
+  const names = (args.get('pipelines') ?? 'postern,postern-gated,human,face-api').split(',').filter(Boolean);
   const pairs = readLfwPairs(faces, pairsFile).filter((_, i) => i % every === 0);
   log(`accuracy: ${pairs.length} pairs from ${pairsFile}, pipelines ${names.join(', ')}`);
   const rows: AccuracyRow[] = [];

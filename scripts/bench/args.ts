@@ -1,5 +1,3 @@
-import type { EmbedderName } from '../../firmware/vision/embedder';
-
 /** `--name value` pairs after the bench name; a flag given twice or without a value is an error. */
 export function parseArgs(argv: readonly string[], allowed: readonly string[]): Map<string, string> {
   const out = new Map<string, string>();
@@ -20,10 +18,4 @@ export function intArg(args: Map<string, string>, name: string, dflt: number): n
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive whole number, got "${raw}"`);
   return n;
-}
-
-export function embedderArg(args: Map<string, string>, dflt: EmbedderName): EmbedderName {
-  const raw = args.get('embedder') ?? dflt;
-  if (raw !== 'mobileface' && raw !== 'mobileface+faceres') throw new Error(`--embedder must be mobileface or mobileface+faceres, got "${raw}"`);
-  return raw;
 }

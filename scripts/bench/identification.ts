@@ -1,8 +1,7 @@
 import * as path from 'node:path';
-import { l2Normalise } from '../../firmware/vision/embedder';
 import { defaultFaceConfig, matchRule } from '../../firmware/vision/config';
-import { judgeMatch, TemplateIndex, type MatchRule } from '../../firmware/vision/matcher';
-import { embedderArg, parseArgs } from './args';
+import { judgeMatch, l2Normalise, TemplateIndex, type MatchRule } from '../../firmware/vision/matcher';
+import { parseArgs } from './args';
 import { identities } from './datasets';
 import { PosternPipeline, readImage } from './pipelines';
 import { round } from './stats';
@@ -91,17 +90,17 @@ export async function identifySet(pipeline: PosternPipeline, dir: string, name: 
   };
 }
 
-/** `identification [--sets a,b,...] [--faces DIR] [--embedder mobileface|mobileface+faceres]`: 1:N identification on identity-folder sets. */
+/** `identification [--sets a,b,...] [--faces DIR]`: 1:N identification on identity-folder sets. */
 export async function runIdentification(argv: readonly string[], log: (line: string) => void): Promise<Record<string, unknown>> {
-  const args = parseArgs(argv, ['faces', 'sets', 'embedder']);
+  const args = parseArgs(argv, ['faces', 'sets']);
   const faces = path.resolve(args.get('faces') ?? FACES);
   const sets = (args.get('sets') ?? DEFAULT_SETS.join(',')).split(',').filter(Boolean);
   // Photo sets are not presentation-attack data: the liveness gate is measured by the liveness bench.
-  const pipeline = new PosternPipeline(false, embedderArg(args, defaultFaceConfig().embedder));
+  const pipeline = new PosternPipeline({ liveness: false, quality: true });
   await pipeline.load();
   const rows: IdentificationRow[] = [];
   const config = defaultFaceConfig();
-  const rule = matchRule({ ...config, embedder: pipeline.embedder });
+  const rule = matchRule(config);
   for (const set of sets) rows.push(await identifySet(pipeline, path.join(faces, set), set, rule));
   log(`${pipeline.name}, threshold ${rule.threshold}, margin ${rule.margin}`);
   log('| set | enrolled | not enrolled | probes | top-1 | accepted (1 frame, threshold+margin) | misidentified | impostor probes | false accepts | not embedded |');

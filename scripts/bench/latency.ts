@@ -1,10 +1,8 @@
 import * as path from 'node:path';
 import * as jpeg from 'jpeg-js';
 import { decodeImage, type RgbImage } from '../../firmware/vision/image';
-import { l2Normalise } from '../../firmware/vision/embedder';
-import { TemplateIndex } from '../../firmware/vision/matcher';
-import { defaultRecognizerOptions } from '../../firmware/vision/config';
-import { embedderArg, intArg, parseArgs } from './args';
+import { l2Normalise, TemplateIndex } from '../../firmware/vision/matcher';
+import { intArg, parseArgs } from './args';
 import { listImages } from './datasets';
 import { HumanPipeline, PosternPipeline, readImage } from './pipelines';
 import { peakRssMB, percentile, round } from './stats';
@@ -31,12 +29,12 @@ export function cameraFrame(photo: RgbImage, width = 640, height = 480): Buffer 
 }
 
 /**
- * `latency [--images N] [--dir DIR] [--templates 10000] [--peer human|none] [--embedder mobileface|mobileface+faceres]`: per-stage time of one
+ * `latency [--images N] [--dir DIR] [--templates 10000] [--peer human|none]`: per-stage time of one
  * 640x480 JPEG frame through the gate's pipeline (decode, detect, landmarks, quality, liveness, embed,
  * 1:N match over `templates`), model load time and peak RSS; then the Human pipeline on the same frames.
  */
 export async function runLatency(argv: readonly string[], log: (line: string) => void): Promise<Record<string, unknown>> {
-  const args = parseArgs(argv, ['images', 'dir', 'templates', 'peer', 'embedder']);
+  const args = parseArgs(argv, ['images', 'dir', 'templates', 'peer']);
   const count = intArg(args, 'images', 200);
   const dir = path.resolve(args.get('dir') ?? FACES);
   const templates = intArg(args, 'templates', 10_000);
@@ -45,7 +43,7 @@ export async function runLatency(argv: readonly string[], log: (line: string) =>
   const step = Math.max(1, Math.floor(files.length / count));
   const frames = files.filter((_, i) => i % step === 0).slice(0, count).map((f) => cameraFrame(readImage(f)));
 
-  const postern = new PosternPipeline(true, embedderArg(args, defaultRecognizerOptions().embedder));
+  const postern = new PosternPipeline();
   const loadMs = await postern.load();
   const index = new TemplateIndex(postern.recognizer!.dimensions);
   for (let i = 0; i < templates; i++) index.upsert(`r${i}`, l2Normalise(Float32Array.from({ length: index.dimensions }, () => Math.random() - 0.5)));

@@ -1,5 +1,4 @@
-import { l2Normalise } from '../../firmware/vision/embedder';
-import { TemplateIndex } from '../../firmware/vision/matcher';
+import { l2Normalise, TemplateIndex } from '../../firmware/vision/matcher';
 import { intArg, parseArgs } from './args';
 import { percentile, round } from './stats';
 

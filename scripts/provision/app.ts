@@ -31,30 +31,40 @@ export function productionManifest(packageJson: string): string {
   return JSON.stringify(pkg, null, 2) + '\n';
 }
 
+/**
+ * The trees copied to the gate: the built code, and the model files `npm run models` fetched (packages
+ * that are not npm dependencies, so `npm ci` on the gate would not bring them).
+ */
+const APP_TREES = ['dist', 'models/npm'];
+
 /** Copies the built app (root-owned, so the service cannot rewrite its own code) and installs production dependencies. */
 export function installApp(ex: Executor, source: string, opts: { installDeps: boolean }): void {
-  const distDir = join(source, 'dist');
-  if (!existsSync(join(distDir, 'firmware', 'main.js'))) {
-    throw new ProvisionError(`${distDir}/firmware/main.js is missing: build the source first (npm ci && npm run build)`);
+  if (!existsSync(join(source, 'dist', 'firmware', 'main.js'))) {
+    throw new ProvisionError(`${join(source, 'dist')}/firmware/main.js is missing: build the source first (npm ci && npm run build)`);
+  }
+  if (!existsSync(join(source, 'models', 'npm'))) {
+    throw new ProvisionError(`${join(source, 'models', 'npm')} is missing: fetch the model files first (npm run models)`);
   }
   ex.ensureDir(APP_DIR, 0o755, ROOT_OWNER);
 
-  const files: string[] = [];
-  walk(distDir, source, files);
-  const wanted = new Set(files);
-  const dirs = new Set<string>(['dist']);
-  for (const f of files) {
-    const parts = f.split('/');
-    for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join('/'));
-  }
-  for (const d of [...dirs].sort()) ex.ensureDir(`${APP_DIR}/${d}`, 0o755, ROOT_OWNER);
-  for (const f of files) ex.ensureFile(`${APP_DIR}/${f}`, readFileSync(join(source, f)), 0o644, ROOT_OWNER);
-  // Files of an older version would otherwise still be loadable.
-  const installedDist = ex.at(`${APP_DIR}/dist`);
-  if (existsSync(installedDist)) {
-    const installed: string[] = [];
-    walk(installedDist, ex.at(APP_DIR), installed);
-    for (const f of installed) if (!wanted.has(f)) ex.remove(`${APP_DIR}/${f}`);
+  for (const tree of APP_TREES) {
+    const files: string[] = [];
+    walk(join(source, tree), source, files);
+    const wanted = new Set(files);
+    const dirs = new Set<string>([tree]);
+    for (const f of files) {
+      const parts = f.split('/');
+      for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join('/'));
+    }
+    for (const d of [...dirs].sort()) ex.ensureDir(`${APP_DIR}/${d}`, 0o755, ROOT_OWNER);
+    for (const f of files) ex.ensureFile(`${APP_DIR}/${f}`, readFileSync(join(source, f)), 0o644, ROOT_OWNER);
+    // Files of an older version would otherwise still be loadable.
+    const installedTree = ex.at(`${APP_DIR}/${tree}`);
+    if (existsSync(installedTree)) {
+      const installed: string[] = [];
+      walk(installedTree, ex.at(APP_DIR), installed);
+      for (const f of installed) if (!wanted.has(f)) ex.remove(`${APP_DIR}/${f}`);
+    }
   }
 
   // The unit's Documentation= points here.

@@ -73,6 +73,7 @@ describe('scripts/provision --root', () => {
     expect(m['/etc/systemd/system/multi-user.target.wants/postern.service']).toMatchObject({ type: 'link', content: '/etc/systemd/system/postern.service' });
     expectEntry('/opt/postern', 'dir', '0755', 0, 0);
     expectEntry('/opt/postern/dist/firmware/main.js', 'file', '0644', 0, 0);
+    expectEntry('/opt/postern/models/npm/faceplugin-face-recognition-js@0.0.1/model/fr_feature.onnx', 'file', '0644', 0, 0);
     expectEntry('/opt/postern/docs/INSTALL.md', 'file', '0644', 0, 0);
     expect(existsSync(join(root, 'opt/postern/node_modules/tweetnacl/package.json'))).toBe(true);
 

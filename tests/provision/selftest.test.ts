@@ -13,7 +13,7 @@ import { checkGpio } from '../../firmware/selftest/gpio';
 import { checkModels } from '../../firmware/selftest/models';
 import { checkPn532 } from '../../firmware/selftest/nfc';
 import { initTfBackend } from '../../firmware/vision/tf-backend';
-import { loadVerifiedGraphModel, manifestEntry, resolveSourceDir } from '../../models/loader';
+import { loadVerifiedGraphModel, loadVerifiedModel, manifestEntry, resolveSourceDir } from '../../models/loader';
 import { startMosquitto, type Broker } from '../helpers/mosquitto';
 import { REPO } from './helpers/staging';
 
@@ -85,6 +85,8 @@ describe('model check', () => {
     const entry = manifestEntry('blazeface-back');
     const good = await checkModels([entry], (e) => loadVerifiedGraphModel(e));
     expect(good[0]).toMatchObject({ name: 'model blazeface-back', ok: true });
+    const onnx = await checkModels([manifestEntry('fr-liveness')], loadVerifiedModel);
+    expect(onnx[0]).toMatchObject({ name: 'model fr-liveness', ok: true });
 
     const copy = mkdtempSync(join(tmpdir(), 'postern-models-'));
     cpSync(join(resolveSourceDir(entry.source), dirname(entry.file)), join(copy, dirname(entry.file)), { recursive: true });

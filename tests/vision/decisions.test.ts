@@ -3,9 +3,8 @@ import { blazeFaceAnchors, decodeBlazeFace } from '../../firmware/vision/blazefa
 import { chooseFace } from '../../firmware/vision/choose-face';
 import { faceSchema } from '../../firmware/vision/config';
 import { confirmVotes } from '../../firmware/vision/confirm';
-import { l2Normalise } from '../../firmware/vision/embedder';
 import type { FaceDetection } from '../../firmware/vision/geometry';
-import { judgeMatch, TemplateIndex } from '../../firmware/vision/matcher';
+import { judgeMatch, l2Normalise, TemplateIndex } from '../../firmware/vision/matcher';
 import { judgeQuality, measurePose, type FaceMeasures } from '../../firmware/vision/quality';
 
 const unit = (...v: number[]) => l2Normalise(Float32Array.from(v));

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MATCH_THRESHOLDS } from '../../firmware/vision/config';
+import { MATCH_THRESHOLD } from '../../firmware/vision/config';
 import { startDaemon, type StartedDaemon } from '../helpers/daemon';
 
 const FACES = join(__dirname, '..', '..', '..', 'shared', 'faces');
@@ -73,7 +73,7 @@ describe('face recognition through the real daemon, the bench camera and the adm
     const granted = await gate.waitForEvent((e) => e.seq > since && e.type.startsWith('access.'), 20_000);
     expect(granted.type).toBe('access.granted');
     expect(granted.data).toMatchObject({ method: 'face', residentId: 'res-a' });
-    expect((granted.data as { score: number }).score).toBeGreaterThan(MATCH_THRESHOLDS.mobileface);
+    expect((granted.data as { score: number }).score).toBeGreaterThan(MATCH_THRESHOLD);
     await sleep(3100);
   }, 60_000);
 

@@ -5,13 +5,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AdminApi } from '../../firmware/admin/router';
-import { EventBus } from '../../firmware/events/bus';
 import { MethodHealth } from '../../firmware/health';
-import { createLogger } from '../../firmware/log';
 import { GateStore } from '../../firmware/store/store';
-import { faceSchema } from '../../firmware/vision/config';
 import { startFaceRecognition } from '../../firmware/vision/start';
 import { ModelIntegrityError } from '../../models/loader';
+import { faceOptions } from '../helpers/face-options';
 
 describe('a model that fails verification', () => {
   let dir: string;
@@ -27,22 +25,18 @@ describe('a model that fails verification', () => {
     const health = new MethodHealth();
     const admin = new AdminApi(() => undefined);
     const presented: unknown[] = [];
-    const face = startFaceRecognition({
-      config: faceSchema.parse({ camera: { source: 'bench' } }),
-      enabled: true,
-      mode: 'sim',
-      store,
-      presentFace: (m) => presented.push(m),
-      enrolTemplate: () => {
-        throw new Error('must not be called');
-      },
-      admin,
-      bench: null,
-      bus: new EventBus(),
-      health,
-      log: createLogger('silent'),
-      loadRecognizer: () => Promise.reject(new ModelIntegrityError('model mobileface: models/mobileface.bin has sha256 00, manifest expects 11; refusing to load it')),
-    });
+    const face = startFaceRecognition(
+      faceOptions({
+        store,
+        presentFace: (m) => presented.push(m),
+        enrolTemplate: () => {
+          throw new Error('must not be called');
+        },
+        admin,
+        health,
+        loadRecognizer: () => Promise.reject(new ModelIntegrityError('model fr-feature: model/fr_feature.onnx has sha256 00, manifest expects 11; refusing to load it')),
+      }),
+    );
     expect(face).not.toBeNull();
     expect(await face!.ready).toBeNull();
     expect(health.get('face')).toBe('degraded');
@@ -53,7 +47,7 @@ describe('a model that fails verification', () => {
     const res = await fetch(`http://127.0.0.1:${port}/api/admin/face/enrol`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ residentId: 'r1' }) });
     expect(res.status).toBe(503);
     expect(((await res.json()) as { error: string }).error).toBe(
-      'face recognition is not running: model: model mobileface: models/mobileface.bin has sha256 00, manifest expects 11; refusing to load it',
+      'face recognition is not running: model: model fr-feature: model/fr_feature.onnx has sha256 00, manifest expects 11; refusing to load it',
     );
     await face!.stop();
     expect(presented).toEqual([]);
@@ -61,19 +55,7 @@ describe('a model that fails verification', () => {
 
   test('face disabled by the access policy starts nothing and says so', () => {
     const health = new MethodHealth();
-    const started = startFaceRecognition({
-      config: faceSchema.parse({}),
-      enabled: false,
-      mode: 'sim',
-      store: undefined as unknown as GateStore,
-      presentFace: () => undefined,
-      enrolTemplate: () => undefined,
-      admin: new AdminApi(() => undefined),
-      bench: null,
-      bus: new EventBus(),
-      health,
-      log: createLogger('silent'),
-    });
+    const started = startFaceRecognition(faceOptions({ enabled: false, health }));
     expect(started).toBeNull();
     expect(health.get('face')).toBe('disabled');
   });

@@ -3,10 +3,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { AdminApi } from '../../firmware/admin/router';
-import { EventBus } from '../../firmware/events/bus';
 import { MethodHealth } from '../../firmware/health';
-import { createLogger } from '../../firmware/log';
 import { GateStore } from '../../firmware/store/store';
 import { defaultRecognizerOptions, faceSchema } from '../../firmware/vision/config';
 import { decodeImage, type RgbImage } from '../../firmware/vision/image';
@@ -14,6 +11,7 @@ import { FaceRecognizer, type FrameAnalysis } from '../../firmware/vision/recogn
 import { ownedWhole, type WorkerData } from '../../firmware/vision/recognizer-protocol';
 import { RemoteRecognizer, workerEntry, type RecognizerStatus } from '../../firmware/vision/remote-recognizer';
 import { startFaceRecognition } from '../../firmware/vision/start';
+import { faceOptions } from '../helpers/face-options';
 
 const PHOTO = join(__dirname, '..', '..', '..', 'shared', 'faces', 'face_recognition-examples', 'knn_test', 'obama1.jpg');
 const decoded = decodeImage(readFileSync(PHOTO));
@@ -157,20 +155,14 @@ describe('the gate when its recognizer worker dies', () => {
     const health = new MethodHealth();
     health.set('card', 'ok');
     const { workers, spawn } = recordingSpawn();
-    const face = startFaceRecognition({
-      config: faceSchema.parse({ camera: { source: 'directory', path: join(dir, 'camera'), framerate: 5 } }),
-      enabled: true,
-      mode: 'sim',
-      store: GateStore.open({ dir: join(dir, 'data'), templateKey: randomBytes(32) }),
-      presentFace: () => undefined,
-      enrolTemplate: () => undefined,
-      admin: new AdminApi(() => undefined),
-      bench: null,
-      bus: new EventBus(),
-      health,
-      log: createLogger('silent'),
-      loadRecognizer: (options) => RemoteRecognizer.load(options, { spawn, restartBackoff: FAST_RESTART }),
-    })!;
+    const face = startFaceRecognition(
+      faceOptions({
+        config: faceSchema.parse({ camera: { source: 'directory', path: join(dir, 'camera'), framerate: 5 } }),
+        store: GateStore.open({ dir: join(dir, 'data'), templateKey: randomBytes(32) }),
+        health,
+        loadRecognizer: (options) => RemoteRecognizer.load(options, { spawn, restartBackoff: FAST_RESTART }),
+      }),
+    )!;
     const gate = (await face.ready)!;
     await until('a judged frame', () => gate.framesJudged > 0);
 

@@ -13,6 +13,7 @@ export const REPO = resolve(__dirname, '../../..');
 export function makeSourceTree(): string {
   const src = mkdtempSync(join(tmpdir(), 'postern-src-'));
   cpSync(join(REPO, 'dist'), join(src, 'dist'), { recursive: true });
+  cpSync(join(REPO, 'models', 'npm'), join(src, 'models', 'npm'), { recursive: true });
   cpSync(join(REPO, 'systemd'), join(src, 'systemd'), { recursive: true });
   cpSync(join(REPO, 'docs', 'INSTALL.md'), join(src, 'docs', 'INSTALL.md'));
   const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as Record<string, any>;
