@@ -1,11 +1,26 @@
+import { createInt8DotKernel, type Int8DotKernel } from './int8-dot';
+
+/** Query values are scaled so the largest is this: int8 x int13 products summed over 512 values stay far inside int32. */
+const QUERY_LEVELS = 4095;
+const ROW_LEVELS = 127;
+
 /**
- * Enrolled templates in one contiguous Float32Array, one row per resident, so a 1:N search is a single
- * pass of dot products over memory that sits together (embeddings are L2-normalised: dot = cosine).
- * Capacity grows by doubling up to `maxTemplates`; a removed row is overwritten with the last row and
- * the vacated row zeroed, so no copy of a deleted template lingers in memory.
+ * Enrolled templates as int8 rows (one scale per row) in one contiguous block of a WebAssembly memory,
+ * so a 1:N search is one SIMD pass over memory that sits together (int8-dot.ts); embeddings are
+ * L2-normalised, so a dot product is the cosine. Quantising moves a score by about 0.001 (tests bound
+ * it), far below the threshold and margin steps. Capacity grows by doubling up to `maxTemplates`; a
+ * removed row is overwritten with the last row and the vacated row zeroed, so no copy of a deleted
+ * template lingers in memory; the quantised query is zeroed after each search.
  */
 export class TemplateIndex {
-  private rows: Float32Array;
+  private readonly kernel: Int8DotKernel = createInt8DotKernel();
+  /** Bytes per row: the dimensions rounded up to the kernel's 16-value step, the rest zero. */
+  private readonly stride: number;
+  private capacity = 0;
+  private rows = new Int8Array(0);
+  private scales = new Float32Array(0);
+  private query = new Int16Array(0);
+  private out = new Int32Array(0);
   private ids: string[] = [];
   private readonly rowOf = new Map<string, number>();
 
@@ -14,7 +29,8 @@ export class TemplateIndex {
     readonly maxTemplates = 100_000,
     initialCapacity = 1024,
   ) {
-    this.rows = new Float32Array(Math.min(initialCapacity, maxTemplates) * dimensions);
+    this.stride = Math.ceil(dimensions / 16) * 16;
+    this.layout(Math.max(1, Math.min(initialCapacity, maxTemplates)));
   }
 
   get size(): number {
@@ -25,6 +41,11 @@ export class TemplateIndex {
     return this.rowOf.has(id);
   }
 
+  /** The rows, their scales and the search scratch, as allocated (capacity, not size). */
+  get memoryBytes(): number {
+    return this.rows.byteLength + this.scales.byteLength + this.query.byteLength + this.out.byteLength;
+  }
+
   /** Adds or replaces the template of `id` (re-enrolment replaces). */
   upsert(id: string, embedding: Float32Array): void {
     if (embedding.length !== this.dimensions) throw new Error(`template for ${id} has ${embedding.length} dimensions, the matcher uses ${this.dimensions}`);
@@ -32,25 +53,30 @@ export class TemplateIndex {
     if (row === undefined) {
       if (this.ids.length >= this.maxTemplates) throw new Error(`matcher is full: ${this.maxTemplates} templates`);
       row = this.ids.length;
-      if ((row + 1) * this.dimensions > this.rows.length) this.grow();
+      if (row + 1 > this.capacity) this.layout(Math.min(this.maxTemplates, this.capacity * 2));
       this.ids.push(id);
       this.rowOf.set(id, row);
     }
-    this.rows.set(embedding, row * this.dimensions);
+    const scale = maxAbs(embedding) / ROW_LEVELS || 1;
+    const base = row * this.stride;
+    for (let i = 0; i < this.dimensions; i++) this.rows[base + i] = Math.round(embedding[i]! / scale);
+    this.scales[row] = scale;
   }
 
   remove(id: string): boolean {
     const row = this.rowOf.get(id);
     if (row === undefined) return false;
     const last = this.ids.length - 1;
-    const d = this.dimensions;
+    const d = this.stride;
     if (row !== last) {
       const lastId = this.ids[last]!;
       this.rows.copyWithin(row * d, last * d, (last + 1) * d);
+      this.scales[row] = this.scales[last]!;
       this.ids[row] = lastId;
       this.rowOf.set(lastId, row);
     }
     this.rows.fill(0, last * d, (last + 1) * d);
+    this.scales[last] = 0;
     this.ids.pop();
     this.rowOf.delete(id);
     return true;
@@ -58,6 +84,7 @@ export class TemplateIndex {
 
   clear(): void {
     this.rows.fill(0);
+    this.scales.fill(0);
     this.ids = [];
     this.rowOf.clear();
   }
@@ -65,26 +92,16 @@ export class TemplateIndex {
   /** The best and second-best cosine similarity over every template. */
   search(query: Float32Array): SearchResult {
     if (query.length !== this.dimensions) throw new Error(`query has ${query.length} dimensions, the matcher uses ${this.dimensions}`);
-    const d = this.dimensions;
-    const rows = this.rows;
+    const n = this.ids.length;
+    if (n === 0) return { best: null, secondScore: null };
+    const qScale = maxAbs(query) / QUERY_LEVELS || 1;
+    for (let i = 0; i < this.dimensions; i++) this.query[i] = Math.round(query[i]! / qScale);
+    this.kernel.scores(this.query.byteOffset, this.rows.byteOffset, n, this.stride, this.out.byteOffset);
     let best = -Infinity;
     let second = -Infinity;
     let bestRow = -1;
-    for (let r = 0, n = this.ids.length; r < n; r++) {
-      const base = r * d;
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      let i = 0;
-      for (; i + 3 < d; i += 4) {
-        s0 += rows[base + i]! * query[i]!;
-        s1 += rows[base + i + 1]! * query[i + 1]!;
-        s2 += rows[base + i + 2]! * query[i + 2]!;
-        s3 += rows[base + i + 3]! * query[i + 3]!;
-      }
-      for (; i < d; i++) s0 += rows[base + i]! * query[i]!;
-      const s = s0 + s1 + s2 + s3;
+    for (let r = 0; r < n; r++) {
+      const s = this.out[r]! * this.scales[r]! * qScale;
       if (s > best) {
         second = best;
         best = s;
@@ -93,16 +110,36 @@ export class TemplateIndex {
         second = s;
       }
     }
-    return bestRow < 0 ? { best: null, secondScore: null } : { best: { id: this.ids[bestRow]!, score: best }, secondScore: second === -Infinity ? null : second };
+    this.query.fill(0);
+    this.out.fill(0, 0, n);
+    return { best: { id: this.ids[bestRow]!, score: best }, secondScore: second === -Infinity ? null : second };
   }
 
-  private grow(): void {
-    const capacity = Math.min(this.maxTemplates, Math.max(1, (this.rows.length / this.dimensions) * 2));
-    const next = new Float32Array(capacity * this.dimensions);
-    next.set(this.rows);
-    this.rows.fill(0);
-    this.rows = next;
+  /** Rows from byte 0, then the query and the output; growing keeps the rows in place and zeroes what the scratch held. */
+  private layout(capacity: number): void {
+    const rowBytes = capacity * this.stride;
+    const queryAt = Math.ceil(rowBytes / 16) * 16;
+    const outAt = queryAt + this.stride * 2;
+    const need = outAt + capacity * 4;
+    const memory = this.kernel.memory;
+    if (need > memory.buffer.byteLength) memory.grow(Math.ceil((need - memory.buffer.byteLength) / 65_536));
+    const oldRows = this.capacity * this.stride;
+    this.rows = new Int8Array(memory.buffer, 0, rowBytes);
+    this.rows.fill(0, oldRows);
+    this.query = new Int16Array(memory.buffer, queryAt, this.stride);
+    this.out = new Int32Array(memory.buffer, outAt, capacity);
+    const scales = new Float32Array(capacity);
+    scales.set(this.scales.subarray(0, Math.min(this.scales.length, capacity)));
+    this.scales.fill(0);
+    this.scales = scales;
+    this.capacity = capacity;
   }
+}
+
+function maxAbs(v: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < v.length; i++) m = Math.max(m, Math.abs(v[i]!));
+  return m;
 }
 
 export interface SearchResult {

@@ -1,4 +1,6 @@
 import { l2Normalise, TemplateIndex } from '../../firmware/vision/matcher';
+import { VISION_MODELS } from '../../firmware/vision/recognizer';
+import { manifestEntry } from '../../models/loader';
 import { intArg, parseArgs } from './args';
 import { percentile, round } from './stats';
 
@@ -8,10 +10,10 @@ function randomUnit(d: number): Float32Array {
   return l2Normalise(v);
 }
 
-/** `match [--dims 256] [--queries 200]`: one 1:N search (best + second best) over 1k, 10k and 100k templates. */
+/** `match [--dims N] [--queries 200]` (dims default: the embedder's output size): one 1:N search (best + second best) over 1k, 10k and 100k templates. */
 export async function runMatch(argv: readonly string[], log: (line: string) => void): Promise<Record<string, unknown>> {
   const args = parseArgs(argv, ['dims', 'queries']);
-  const dims = intArg(args, 'dims', 256);
+  const dims = intArg(args, 'dims', manifestEntry(VISION_MODELS.embedder).outputSize[0]!);
   const queries = intArg(args, 'queries', 200);
   const result: Record<string, unknown> = { bench: 'match', dims, queries };
   log('| templates | p50 ms | p95 ms | index MB |');
@@ -28,7 +30,7 @@ export async function runMatch(argv: readonly string[], log: (line: string) => v
     }
     const p50 = round(percentile(ms, 50), 3);
     const p95 = round(percentile(ms, 95), 3);
-    log(`| ${n} | ${p50} | ${p95} | ${round((n * dims * 4) / 1e6, 1)} |`);
+    log(`| ${n} | ${p50} | ${p95} | ${round(index.memoryBytes / 1e6, 1)} |`);
     result[`ms${n / 1000}kP50`] = p50;
     result[`ms${n / 1000}kP95`] = p95;
     index.clear();

@@ -27,13 +27,39 @@ describe('1:N matcher', () => {
     index.upsert('b', unit(0, 1));
     index.upsert('a', unit(-1, 0));
     expect(index.size).toBe(2);
-    expect(index.search(unit(-1, 0)).best).toEqual({ id: 'a', score: 1 });
+    expect(index.search(unit(-1, 0)).best).toEqual({ id: 'a', score: expect.closeTo(1, 6) });
     expect(index.remove('a')).toBe(true);
     expect(index.remove('a')).toBe(false);
     expect(index.search(unit(-1, 0)).best?.id).toBe('b');
-    const rows = (index as unknown as { rows: Float32Array }).rows;
-    expect([...rows.subarray(2, 4)]).toEqual([0, 0]);
-    expect([...rows].filter((x) => x !== 0)).toEqual([1]);
+    // Two dimensions pad to a 16-byte row: row 1 (b's old place) is all zero, only b's 127 is left.
+    const rows = (index as unknown as { rows: Int8Array }).rows;
+    expect([...rows.subarray(16, 32)].every((x) => x === 0)).toBe(true);
+    expect([...rows].filter((x) => x !== 0)).toEqual([127]);
+  });
+
+  test('int8 scores stay within 0.003 of the exact cosine and pick the same best template, across growth from one row', () => {
+    let seed = 11;
+    const gauss = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      const u = (seed + 1) / 2 ** 31;
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return Math.sqrt(-2 * Math.log(u)) * Math.cos((2 * Math.PI * seed) / 2 ** 31);
+    };
+    const vec = () => l2Normalise(Float32Array.from({ length: 512 }, gauss));
+    const templates = Array.from({ length: 1500 }, vec);
+    const index = new TemplateIndex(512, 100_000, 1);
+    templates.forEach((t, i) => index.upsert(`r${i}`, t));
+    for (let k = 0; k < 20; k++) {
+      // A probe near template k (same person, another photo) and the exact cosines to every template.
+      const probe = l2Normalise(templates[k * 71]!.map((v) => v + 0.05 * gauss()));
+      const exact = templates.map((t) => t.reduce((s, v, i) => s + v * probe[i]!, 0)).sort((a, b) => b - a);
+      const r = index.search(probe);
+      expect(r.best?.id).toBe(`r${k * 71}`);
+      expect(Math.abs(r.best!.score - exact[0]!)).toBeLessThan(0.003);
+      expect(Math.abs(r.secondScore! - exact[1]!)).toBeLessThan(0.003);
+    }
+    const scratch = index as unknown as { query: Int16Array; out: Int32Array };
+    expect(scratch.query.every((x) => x === 0) && scratch.out.every((x) => x === 0)).toBe(true);
   });
 
   test('refuses a wrong dimension and a full index, naming the limit', () => {
