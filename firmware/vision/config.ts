@@ -59,8 +59,8 @@ export const faceSchema = z
       .strictObject({
         /** Default MATCH_THRESHOLD: the similarity at FAR 1e-3 on the LFW dev-train pairs. */
         threshold: z.number('must be a number (cosine similarity)').min(-1, 'must be at least -1 (cosine similarity)').max(1, 'must be at most 1 (cosine similarity)').default(MATCH_THRESHOLD),
-        /** Chosen on ORL (the impostors' lead over the second-best was at most 0.147 there); Yale and the others are held out. */
-        margin: num(0, 2, 0.15, 'cosine similarity lead over the second-best resident'),
+        /** Chosen on ORL (the impostors' lead over the second-best was at most 0.158 there, the genuine 5th percentile 0.431); Yale and the others are held out. */
+        margin: num(0, 2, 0.2, 'cosine similarity lead over the second-best resident'),
         /** k of the last n judged frames must name the same resident. */
         confirmK: int(1, 20, 2, 'frames'),
         confirmN: int(1, 20, 3, 'frames'),

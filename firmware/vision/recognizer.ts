@@ -4,7 +4,7 @@ import type { OnnxModel } from '../../models/onnx-model';
 import { BlazeFaceDetector } from './blazeface';
 import { chooseFace } from './choose-face';
 import { EMBED_CROP, FaceEmbedder } from './embedder';
-import { FaceMeshLandmarker } from './facemesh';
+import { FaceMeshLandmarker, type MeshLandmarks } from './facemesh';
 import type { FaceDetection, Point } from './geometry';
 import type { RgbImage } from './image';
 import { LivenessScorer } from './liveness';
@@ -27,7 +27,12 @@ export type FrameAnalysis =
   | { kind: 'face'; embedding: Float32Array; detection: FaceDetection; measures: FaceMeasures; liveness: number; timings: StageTimings };
 
 /** The models a recognizer loads (models/manifest.json names). */
-export const VISION_MODELS = { detector: 'blazeface-back', landmarks: 'facemesh', liveness: 'fr-liveness', embedder: 'fr-feature' } as const;
+/**
+ * The detectors are a cascade: BlazeFace front (128x128 input) finds faces of about 100 px and more in
+ * a 640x480 frame (someone at the gate), 4x faster than BlazeFace back (256x256), which runs only when
+ * the front one found nothing and also finds faces down to ~60 px (docs/BENCHMARKS.md).
+ */
+export const VISION_MODELS = { nearDetector: 'blazeface-front', farDetector: 'blazeface-back', landmarks: 'facemesh', liveness: 'fr-liveness', embedder: 'fr-feature' } as const;
 
 export interface LoadedRecognizer {
   recognizer: FaceRecognizer;
@@ -43,7 +48,8 @@ export class FaceRecognizer {
   private readonly crop = new Float32Array(EMBED_CROP.size * EMBED_CROP.size * 3);
 
   constructor(
-    private readonly detector: BlazeFaceDetector,
+    private readonly nearDetector: BlazeFaceDetector,
+    private readonly farDetector: BlazeFaceDetector,
     private readonly mesh: FaceMeshLandmarker,
     private readonly liveness: LivenessScorer,
     private readonly embedder: FaceEmbedder,
@@ -59,17 +65,18 @@ export class FaceRecognizer {
   static async load(options: RecognizerOptions, entries: (name: string) => ModelEntry = manifestEntry): Promise<LoadedRecognizer> {
     const started = performance.now();
     const backend = await initTfBackend();
-    const [det, mesh] = await Promise.all([entries(VISION_MODELS.detector), entries(VISION_MODELS.landmarks)].map((e) => loadVerifiedGraphModel(e)));
+    const [near, far, mesh] = await Promise.all([VISION_MODELS.nearDetector, VISION_MODELS.farDetector, VISION_MODELS.landmarks].map((n) => loadVerifiedGraphModel(entries(n))));
     const live = loadVerifiedOnnxModel(entries(VISION_MODELS.liveness));
     const embedderEntry = entries(VISION_MODELS.embedder);
     const embed = loadVerifiedOnnxModel(embedderEntry);
     const recognizer = new FaceRecognizer(
-      new BlazeFaceDetector(det!, { minScore: options.minDetectionScore, iouThreshold: 0.3 }),
+      new BlazeFaceDetector(near!, { minScore: options.minDetectionScore, iouThreshold: 0.3 }),
+      new BlazeFaceDetector(far!, { minScore: options.minDetectionScore, iouThreshold: 0.3 }),
       new FaceMeshLandmarker(mesh!),
       new LivenessScorer(live),
       new FaceEmbedder(embed, embedderEntry.outputSize[0]!),
       options,
-      [det!, mesh!, live, embed],
+      [near!, far!, mesh!, live, embed],
     );
     recognizer.warmUp();
     return { recognizer, backend, loadMs: performance.now() - started };
@@ -85,9 +92,9 @@ export class FaceRecognizer {
         timings[stage] = (timings[stage] ?? 0) + performance.now() - t0;
       }
     };
-    const face = timed('detect', () => chooseFace(this.detector.detect(img), img.width, img.height));
-    if (!face) return { kind: 'no-face', timings };
-    const mesh = timed('landmarks', () => this.mesh.landmarks(img, face));
+    const located = this.locate(img, timed);
+    if (!located) return { kind: 'no-face', timings };
+    const { face, mesh } = located;
     const five = mesh.fivePoints;
     try {
       const measures = timed('quality', () => this.measure(img, five, mesh.faceScore));
@@ -104,6 +111,21 @@ export class FaceRecognizer {
     } finally {
       this.crop.fill(0);
     }
+  }
+
+  /**
+   * The face to judge and its landmarks: from the fast near-range detector, else from the far-range
+   * one, whenever the first found nothing or something FaceMesh says is not a face (a false positive of
+   * the small model on a frame whose face is too small for it).
+   */
+  private locate(img: RgbImage, timed: <T>(stage: StageName, f: () => T) => T): { face: FaceDetection; mesh: MeshLandmarks } | null {
+    for (const detector of [this.nearDetector, this.farDetector]) {
+      const face = timed('detect', () => chooseFace(detector.detect(img), img.width, img.height));
+      if (!face) continue;
+      const mesh = timed('landmarks', () => this.mesh.landmarks(img, face));
+      if (mesh.faceScore >= this.options.quality.minMeshScore) return { face, mesh };
+    }
+    return null;
   }
 
   dispose(): void {

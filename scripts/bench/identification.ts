@@ -4,7 +4,7 @@ import { judgeMatch, l2Normalise, TemplateIndex, type MatchRule } from '../../fi
 import { parseArgs } from './args';
 import { identities } from './datasets';
 import { PosternPipeline, readImage } from './pipelines';
-import { round } from './stats';
+import { percentile, round } from './stats';
 
 const FACES = path.resolve(__dirname, '../../../../shared/faces');
 const DEFAULT_SETS = ['orl-att/images', 'yalefaces/images', 'face-api-js-bbt/identities', 'face_recognition-examples/knn_train'];
@@ -24,6 +24,10 @@ export interface IdentificationRow {
   /** Probes of people never enrolled that matched someone — must be 0. */
   falseAccepts: number;
   notEmbedded: number;
+  /** Over the impostor probes above the threshold: the largest lead of the best over the second-best (what the margin must exceed). */
+  impostorMaxLead: number | null;
+  /** Over the genuine probes whose best is right: the 5th percentile of that lead (what the margin must stay under). */
+  genuineLeadP5: number | null;
 }
 
 /**
@@ -64,16 +68,21 @@ export async function identifySet(pipeline: PosternPipeline, dir: string, name: 
   let accepted = 0;
   let misidentified = 0;
   let falseAccepts = 0;
+  const impostorLeads: number[] = [];
+  const genuineLeads: number[] = [];
   const genuine = probes.filter((p) => p.enrolled && index.has(p.id));
   for (const p of probes) {
     const result = index.search(p.embedding);
     const verdict = judgeMatch(result, rule);
+    const lead = result.best && result.secondScore !== null ? result.best.score - result.secondScore : null;
     if (p.enrolled && index.has(p.id)) {
       if (result.best?.id === p.id) top1++;
+      if (result.best?.id === p.id && lead !== null) genuineLeads.push(lead);
       if (verdict.matched && verdict.residentId === p.id) accepted++;
       else if (verdict.matched) misidentified++;
-    } else if (!p.enrolled && verdict.matched) {
-      falseAccepts++;
+    } else if (!p.enrolled) {
+      if (verdict.matched) falseAccepts++;
+      if (lead !== null && result.best!.score >= rule.threshold) impostorLeads.push(lead);
     }
   }
   return {
@@ -87,6 +96,8 @@ export async function identifySet(pipeline: PosternPipeline, dir: string, name: 
     misidentified,
     falseAccepts,
     notEmbedded,
+    impostorMaxLead: impostorLeads.length > 0 ? round(Math.max(...impostorLeads), 3) : null,
+    genuineLeadP5: genuineLeads.length > 0 ? round(percentile(genuineLeads, 5), 3) : null,
   };
 }
 
@@ -103,10 +114,10 @@ export async function runIdentification(argv: readonly string[], log: (line: str
   const rule = matchRule(config);
   for (const set of sets) rows.push(await identifySet(pipeline, path.join(faces, set), set, rule));
   log(`${pipeline.name}, threshold ${rule.threshold}, margin ${rule.margin}`);
-  log('| set | enrolled | not enrolled | probes | top-1 | accepted (1 frame, threshold+margin) | misidentified | impostor probes | false accepts | not embedded |');
-  log('|---|---|---|---|---|---|---|---|---|---|');
+  log('| set | enrolled | not enrolled | probes | top-1 | accepted (1 frame, threshold+margin) | misidentified | impostor probes | false accepts | not embedded | impostor max lead | genuine lead p5 |');
+  log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
-    log(`| ${r.set} | ${r.enrolled} | ${r.notEnrolled} | ${r.probes} | ${(r.top1 * 100).toFixed(1)}% | ${(r.acceptedCorrectly * 100).toFixed(1)}% | ${r.misidentified} | ${r.impostorProbes} | ${r.falseAccepts} | ${r.notEmbedded} |`);
+    log(`| ${r.set} | ${r.enrolled} | ${r.notEnrolled} | ${r.probes} | ${(r.top1 * 100).toFixed(1)}% | ${(r.acceptedCorrectly * 100).toFixed(1)}% | ${r.misidentified} | ${r.impostorProbes} | ${r.falseAccepts} | ${r.notEmbedded} | ${r.impostorMaxLead ?? '-'} | ${r.genuineLeadP5 ?? '-'} |`);
   }
   return { bench: 'identification', pipeline: pipeline.name, threshold: rule.threshold, margin: rule.margin, sets: rows };
 }

@@ -19,7 +19,7 @@ describe('model manifest and sha256-verified loader', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   test('every manifest entry pins the bytes installed from its npm package', () => {
-    expect(manifest.models.map((m) => m.name).sort()).toEqual(['blazeface-back', 'facemesh', 'fr-feature', 'fr-liveness']);
+    expect(manifest.models.map((m) => m.name).sort()).toEqual(['blazeface-back', 'blazeface-front', 'facemesh', 'fr-feature', 'fr-liveness']);
     for (const m of manifest.models) {
       const dirOf = resolveSourceDir(m.source);
       expect(sha256Hex(readFileSync(join(dirOf, m.file)))).toBe(m.sha256);
