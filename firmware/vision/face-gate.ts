@@ -6,15 +6,15 @@ import type { Logger } from '../log';
 import type { TemplateEntry, TemplateChange } from '../store/store';
 import { matchRule, type FaceConfig } from './config';
 import { confirmVotes, type FrameVote } from './confirm';
-import { decodeImage, rotateQuarter, type RgbImage } from './image';
 import { judgeMatch, l2Normalise, TemplateIndex } from './matcher';
 import type { FrameAnalysis } from './recognizer';
+import type { AnalyseRequest } from './recognizer-protocol';
 import type { RecognizerStatus } from './remote-recognizer';
 
 export interface FaceGateDeps {
   /** The RemoteRecognizer: inference runs off the event loop, one frame at a time. */
   recognizer: {
-    analyse(img: RgbImage): Promise<FrameAnalysis>;
+    analyse(frame: AnalyseRequest): Promise<FrameAnalysis>;
     readonly dimensions: number;
     onStatus(listener: (status: RecognizerStatus) => void): () => void;
   };
@@ -245,7 +245,8 @@ export class FaceGate {
       } catch (err) {
         this.deps.log.warn({ err: (err as Error).message }, 'frame could not be judged');
       } finally {
-        frame.bytes.fill(0);
+        // Bytes the worker took over (a transferred buffer) read as empty here, and a detached view refuses fill.
+        if (frame.bytes.length > 0) frame.bytes.fill(0);
       }
     }
   }
@@ -255,16 +256,8 @@ export class FaceGate {
   }
 
   private async judge(frame: CameraFrame): Promise<void> {
-    const decoded = decodeImage(frame.bytes, frame.contentType);
     const turns = (this.deps.config.camera.rotate / 90) as 0 | 1 | 2 | 3;
-    const img = rotateQuarter(decoded, turns);
-    let analysis: FrameAnalysis;
-    try {
-      analysis = await this.deps.recognizer.analyse(img);
-    } finally {
-      // Pixels the recognizer took over (a transferred buffer) read as empty here, and a detached view refuses fill.
-      for (const pixels of [decoded.data, img.data]) if (pixels.length > 0) pixels.fill(0);
-    }
+    const analysis = await this.deps.recognizer.analyse({ bytes: frame.bytes, contentType: frame.contentType, turns });
     try {
       if (this.stopped) return; // the gate stopped while the worker ran: no decision any more
       this.framesJudged++;

@@ -3,11 +3,16 @@ import type { FrameAnalysis, RecognizerOptions } from './recognizer';
 /** What the recognizer worker is started with (its workerData): plain data, so it survives postMessage. */
 export type WorkerData = RecognizerOptions;
 
-/** One frame to analyse; its pixel buffer is transferred, never copied through the structured clone. */
+/**
+ * One camera frame to analyse, still encoded: the worker decodes it, because decoding a 640x480 JPEG
+ * takes 20-30 ms here (more on a Pi), which on the daemon's thread would delay exit-button edges past
+ * their debounce. The bytes are transferred, never copied through the structured clone.
+ */
 export interface AnalyseRequest {
-  width: number;
-  height: number;
-  data: Uint8Array;
+  bytes: Uint8Array;
+  contentType: 'image/jpeg' | 'image/png';
+  /** Clockwise quarter turns for a camera mounted sideways. */
+  turns: 0 | 1 | 2 | 3;
 }
 
 export type WorkerReply =

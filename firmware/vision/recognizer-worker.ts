@@ -1,4 +1,5 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { decodeImage, rotateQuarter, type RgbImage } from './image';
 import { FaceRecognizer } from './recognizer';
 import { ownedWhole, type AnalyseRequest, type WorkerData, type WorkerReply } from './recognizer-protocol';
 
@@ -20,8 +21,11 @@ function serve(port: MessagePort): void {
 }
 
 function analyse(recognizer: FaceRecognizer, req: AnalyseRequest, post: (reply: WorkerReply, transfer?: ArrayBuffer[]) => void): void {
+  const pixels: RgbImage[] = [];
   try {
-    const analysis = recognizer.analyse({ width: req.width, height: req.height, data: req.data });
+    pixels.push(decodeImage(req.bytes, req.contentType));
+    pixels.push(rotateQuarter(pixels[0]!, req.turns));
+    const analysis = recognizer.analyse(pixels[1]!);
     if (analysis.kind !== 'face') return post({ type: 'analysis', analysis });
     const embedding = ownedWhole(analysis.embedding);
     if (embedding !== analysis.embedding) analysis.embedding.fill(0);
@@ -29,7 +33,8 @@ function analyse(recognizer: FaceRecognizer, req: AnalyseRequest, post: (reply: 
   } catch (err) {
     post({ type: 'analyse-failed', message: (err as Error).message });
   } finally {
-    req.data.fill(0);
+    req.bytes.fill(0);
+    for (const p of pixels) p.data.fill(0);
   }
 }
 

@@ -2,7 +2,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { backoffMs } from '../cards/backoff';
-import type { RgbImage } from './image';
 import type { FrameAnalysis, RecognizerOptions } from './recognizer';
 import { ownedWhole, type AnalyseRequest, type WorkerData, type WorkerReply } from './recognizer-protocol';
 
@@ -62,12 +61,12 @@ class RecognizerThread {
     worker.on('exit', (code) => this.end(`exited with code ${code}`));
   }
 
-  analyse(img: RgbImage): Promise<FrameAnalysis> {
+  analyse(frame: AnalyseRequest): Promise<FrameAnalysis> {
     if (this.state !== 'up') return Promise.reject(new Error(`the face recognizer worker is ${this.state === 'loading' ? 'still loading its models' : 'gone'}`));
     if (this.pending) return Promise.reject(new Error('the face recognizer takes one frame at a time: the previous one is still being analysed'));
-    const data = ownedWhole(img.data);
+    const bytes = ownedWhole(frame.bytes);
     return new Promise((resolve, reject) => {
-      this.worker.postMessage({ width: img.width, height: img.height, data } satisfies AnalyseRequest, [data.buffer as ArrayBuffer]);
+      this.worker.postMessage({ ...frame, bytes } satisfies AnalyseRequest, [bytes.buffer as ArrayBuffer]);
       this.pending = { resolve, reject };
     });
   }
@@ -110,8 +109,8 @@ class RecognizerThread {
 }
 
 /**
- * FaceRecognizer behind a worker thread, for the daemon's thread: `analyse` posts the frame (its pixels
- * moved, not copied) and resolves with the worker's verdict, one frame at a time. A worker that dies
+ * FaceRecognizer behind a worker thread, for the daemon's thread: `analyse` posts the encoded frame
+ * (its bytes moved, not copied; the worker decodes it) and resolves with the worker's verdict, one frame at a time. A worker that dies
  * fails the frame in flight, reports the recognizer failed (the gate marks face degraded; cards are
  * untouched) and is restarted with backoff; the status goes back to running once its models are loaded.
  */
@@ -142,10 +141,10 @@ export class RemoteRecognizer {
     return this.dims;
   }
 
-  /** The pixels move to the worker when `img.data` owns its whole buffer (the caller's view is then empty), else they are copied once. */
-  analyse(img: RgbImage): Promise<FrameAnalysis> {
+  /** The bytes move to the worker when `frame.bytes` owns its whole buffer (the caller's view is then empty), else they are copied once. */
+  analyse(frame: AnalyseRequest): Promise<FrameAnalysis> {
     if (!this.thread) return Promise.reject(new Error(`the face recognizer is down: ${this.downReason ?? 'disposed'}`));
-    return this.thread.analyse(img).then((analysis) => {
+    return this.thread.analyse(frame).then((analysis) => {
       this.failures = 0;
       return analysis;
     });

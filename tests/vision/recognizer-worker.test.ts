@@ -8,15 +8,17 @@ import { GateStore } from '../../firmware/store/store';
 import { defaultRecognizerOptions, faceSchema } from '../../firmware/vision/config';
 import { decodeImage, type RgbImage } from '../../firmware/vision/image';
 import { FaceRecognizer, type FrameAnalysis } from '../../firmware/vision/recognizer';
-import { ownedWhole, type WorkerData } from '../../firmware/vision/recognizer-protocol';
+import { ownedWhole, type AnalyseRequest, type WorkerData } from '../../firmware/vision/recognizer-protocol';
 import { RemoteRecognizer, workerEntry, type RecognizerStatus } from '../../firmware/vision/remote-recognizer';
 import { startFaceRecognition } from '../../firmware/vision/start';
 import { faceOptions } from '../helpers/face-options';
 
 const PHOTO = join(__dirname, '..', '..', '..', 'shared', 'faces', 'face_recognition-examples', 'knn_test', 'obama1.jpg');
-const decoded = decodeImage(readFileSync(PHOTO));
-/** A fresh copy of the photo's pixels for each call: analyse moves them to the worker. */
-const frame = (): RgbImage => ({ width: decoded.width, height: decoded.height, data: decoded.data.slice() });
+const jpeg = readFileSync(PHOTO);
+/** A fresh copy of the camera frame for each call: analyse moves its bytes to the worker, which decodes them. */
+const frame = (): AnalyseRequest => ({ bytes: Uint8Array.from(jpeg), contentType: 'image/jpeg', turns: 0 });
+/** The same frame decoded, for the in-thread recognizer. */
+const pixels = (): RgbImage => decodeImage(jpeg);
 
 /**
  * On a 2-core x86, in-thread the model load holds the event loop up for about 300 ms and each analysis of
@@ -83,7 +85,7 @@ describe('the face recognizer in a worker thread (real models)', () => {
     const options = defaultRecognizerOptions();
     const inThread = await loopDelayDuring(async () => {
       const { recognizer } = await FaceRecognizer.load(options);
-      return { recognizer, analysis: recognizer.analyse(frame()) };
+      return { recognizer, analysis: recognizer.analyse(pixels()) };
     });
     expect(inThread.maxDelayMs).toBeGreaterThan(MAX_LOOP_DELAY_MS);
     inThread.result.recognizer.dispose();
@@ -91,7 +93,7 @@ describe('the face recognizer in a worker thread (real models)', () => {
     const { recognizer: remote } = await RemoteRecognizer.load(options);
     const moved = frame();
     const analysis = await remote.analyse(moved);
-    expect(moved.data.length).toBe(0); // the pixels were moved, not copied
+    expect(moved.bytes.length).toBe(0); // the bytes were moved, not copied
     const local = inThread.result.analysis;
     expect(remote.dimensions).toBe(embeddingOf(local).length);
     expect(cosine(embeddingOf(analysis), embeddingOf(local))).toBeGreaterThan(0.9999);
@@ -102,6 +104,9 @@ describe('the face recognizer in a worker thread (real models)', () => {
     const pending = remote.analyse(frame());
     await expect(remote.analyse(frame())).rejects.toThrow('the face recognizer takes one frame at a time');
     expect((await pending).kind).toBe('face');
+    // A frame the worker cannot decode fails alone; the worker stays up for the next one.
+    await expect(remote.analyse({ bytes: Uint8Array.from([0xff, 0xd8, 0xff, 0x00, 0x13]), contentType: 'image/jpeg', turns: 0 })).rejects.toThrow(/^face analysis failed: /);
+    expect((await remote.analyse(frame())).kind).toBe('face');
     await remote.dispose();
     await expect(remote.analyse(frame())).rejects.toThrow('the face recognizer is down: disposed');
   });
