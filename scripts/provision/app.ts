@@ -37,14 +37,18 @@ export function productionManifest(packageJson: string): string {
  */
 const APP_TREES = ['dist', 'models/npm'];
 
-/** Copies the built app (root-owned, so the service cannot rewrite its own code) and installs production dependencies. */
-export function installApp(ex: Executor, source: string, opts: { installDeps: boolean }): void {
+/** Refuses, before anything is changed, a source tree that is not built or lacks the fetched model files. */
+export function checkSourceTree(source: string): void {
   if (!existsSync(join(source, 'dist', 'firmware', 'main.js'))) {
     throw new ProvisionError(`${join(source, 'dist')}/firmware/main.js is missing: build the source first (npm ci && npm run build)`);
   }
   if (!existsSync(join(source, 'models', 'npm'))) {
     throw new ProvisionError(`${join(source, 'models', 'npm')} is missing: fetch the model files first (npm run models)`);
   }
+}
+
+/** Copies the built app (root-owned, so the service cannot rewrite its own code) and installs production dependencies; checkSourceTree first. */
+export function installApp(ex: Executor, source: string, opts: { installDeps: boolean }): void {
   ex.ensureDir(APP_DIR, 0o755, ROOT_OWNER);
 
   for (const tree of APP_TREES) {

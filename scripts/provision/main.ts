@@ -3,7 +3,7 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError } from '../../firmware/config/load';
 import { HostAccounts, SERVICE_USER, StagedAccounts } from './accounts';
-import { APP_DIR, installApp } from './app';
+import { APP_DIR, checkSourceTree, installApp } from './app';
 import { buildConfig, CA_PATH, CONFIG_PATH, DATA_DIR, existingSettings, PASSWORD_PATH, type GateSettings } from './config-file';
 import { Executor } from './executor';
 import { checkSiteKeyImport, ensureKeys, gatePublicKey, KEYS_DIR, readOperatorKey, readSiteKeyImport } from './keys';
@@ -133,6 +133,7 @@ export async function provision(argv: readonly string[], out: (line: string) => 
   checkSystem(o);
   const staged = o.root !== '/';
   const source = resolve(o.source ?? resolve(__dirname, '../../..'));
+  checkSourceTree(source);
   const nodePath = realpathSync(process.execPath);
   const accounts = staged ? new StagedAccounts(o.root) : new HostAccounts();
   const ex = new Executor(o.root, o.dryRun, accounts, out);

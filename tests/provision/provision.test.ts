@@ -177,6 +177,19 @@ describe('scripts/provision refusals and dry runs on a fresh tree', () => {
   const source = makeSourceTree();
   afterAll(() => rmSync(source, { recursive: true, force: true }));
 
+  it('refuses a source tree without the fetched model files, naming the fix, and writes nothing', () => {
+    const bare = makeSourceTree();
+    rmSync(join(bare, 'models', 'npm'), { recursive: true, force: true });
+    const root = makeStagingRoot();
+    const before = manifest(root);
+    const r = provision(root, bare);
+    expect(r.status).not.toBe(0);
+    expect(r.err).toContain(`${join(bare, 'models', 'npm')} is missing: fetch the model files first (npm run models)`);
+    expect(manifest(root)).toEqual(before);
+    rmSync(root, { recursive: true, force: true });
+    rmSync(bare, { recursive: true, force: true });
+  });
+
   it('--dry-run prints every action and writes nothing', () => {
     const root = makeStagingRoot();
     const before = manifest(root);
