@@ -51,18 +51,29 @@ export function manifestEntry(name: string, from: ModelManifest = manifest): Mod
   return entry;
 }
 
+/** The package.json of an installed npm package, or undefined when it is not installed. */
+export function installedPackageJson(pkg: string): string | undefined {
+  try {
+    return require.resolve(`${pkg}/package.json`);
+  } catch {
+    return undefined;
+  }
+}
+
+/** "name@x.y.z" (name may be scoped) split into its two parts. */
+export function splitSource(source: string): { pkg: string; version: string } {
+  const at = source.lastIndexOf('@');
+  return { pkg: source.slice(0, at), version: source.slice(at + 1) };
+}
+
 /**
  * The folder of the npm package a model comes from: the installed dependency, refusing a version other
  * than the pinned one, or, for a package that is not a dependency, the files `npm run models` fetched.
  */
 export function resolveSourceDir(source: string): string {
-  const at = source.lastIndexOf('@');
-  const pkg = source.slice(0, at);
-  const version = source.slice(at + 1);
-  let pkgJsonPath: string | undefined;
-  try {
-    pkgJsonPath = require.resolve(`${pkg}/package.json`);
-  } catch {
+  const { pkg, version } = splitSource(source);
+  const pkgJsonPath = installedPackageJson(pkg);
+  if (!pkgJsonPath) {
     const fetched = fetchedSourceDir(source);
     if (fs.existsSync(fetched)) return fetched;
     throw new ModelIntegrityError(`model source ${source}: not installed and not fetched (${fetched} is missing); run npm run models`);

