@@ -13,7 +13,7 @@ export interface PinnedFile {
 /** `npm pack` of one package@version into a folder, returning the tarball's path (tests pass their own). */
 export type PackageFetcher = (source: string, into: string) => string;
 
-/** The folder holding package.json: the repo when run from source, and from dist/ too. */
+/** The nearest folder at or above `from` holding a package.json: the repo, whether run from source or from dist/. */
 export function projectRoot(from: string = __dirname): string {
   let dir = from;
   while (!fs.existsSync(path.join(dir, 'package.json'))) {

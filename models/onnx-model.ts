@@ -224,7 +224,7 @@ function compile(nodes: readonly onnx.INodeProto[], constants: Map<string, Const
         return (env) => env.set(out, { kind: 'plain', t: tf.matMul(asPlain(need(env, ins[0]!), ins[0]!) as tf.Tensor2D, w) });
       }
       case 'Reshape':
-        return (env) => env.set(out, { kind: 'plain', t: reshape(need(env, ins[0]!), shapeInput(env, constants, ins[1]!, where), where) });
+        return (env) => env.set(out, { kind: 'plain', t: reshape(need(env, ins[0]!), ints(env, constants, ins[1]!, where).v, where) });
       case 'Shape':
         return (env) => env.set(out, { kind: 'ints', v: onnxShape(need(env, ins[0]!)), scalar: false });
       case 'Constant': {
@@ -270,10 +270,6 @@ function ints(env: Map<string, Value>, constants: Map<string, Constant>, name: s
   const v = env.get(name);
   if (v?.kind === 'ints') return v;
   throw new OnnxModelError(`${where}: ${name} must be an integer vector`);
-}
-
-function shapeInput(env: Map<string, Value>, constants: Map<string, Constant>, name: string, where: string): number[] {
-  return ints(env, constants, name, where).v;
 }
 
 /** ONNX Reshape: 0 copies the input dimension, -1 is inferred; an image tensor is reshaped in its NCHW order. */

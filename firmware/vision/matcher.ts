@@ -115,10 +115,13 @@ export class TemplateIndex {
     return { best: { id: this.ids[bestRow]!, score: best }, secondScore: second === -Infinity ? null : second };
   }
 
-  /** Rows from byte 0, then the query and the output; growing keeps the rows in place and zeroes what the scratch held. */
+  /**
+   * Rows from byte 0, then the query and the output (16-byte aligned, as rows are a multiple of 16
+   * bytes); growing keeps the rows in place and zeroes what the scratch held.
+   */
   private layout(capacity: number): void {
     const rowBytes = capacity * this.stride;
-    const queryAt = Math.ceil(rowBytes / 16) * 16;
+    const queryAt = rowBytes;
     const outAt = queryAt + this.stride * 2;
     const need = outAt + capacity * 4;
     const memory = this.kernel.memory;
@@ -129,7 +132,7 @@ export class TemplateIndex {
     this.query = new Int16Array(memory.buffer, queryAt, this.stride);
     this.out = new Int32Array(memory.buffer, outAt, capacity);
     const scales = new Float32Array(capacity);
-    scales.set(this.scales.subarray(0, Math.min(this.scales.length, capacity)));
+    scales.set(this.scales);
     this.scales.fill(0);
     this.scales = scales;
     this.capacity = capacity;

@@ -5,6 +5,7 @@ import { decodeImage, type RgbImage } from '../../firmware/vision/image';
 import { FaceRecognizer, type FrameAnalysis } from '../../firmware/vision/recognizer';
 import { defaultRecognizerOptions } from '../../firmware/vision/config';
 import { initTfBackend } from '../../firmware/vision/tf-backend';
+import { projectRoot } from '../../models/fetch';
 
 /** What a pipeline made of one image: an embedding, or why not. */
 export type Embedded = { embedding: Float32Array; ms: number } | { embedding: null; ms: number; why: string };
@@ -74,13 +75,7 @@ export class PosternPipeline implements BenchPipeline {
  * package.json `exports` lack "./" keys, so neither `pkg/package.json` nor `pkg/dist/x.js` resolves.
  */
 function packageDir(name: string): string {
-  let dir = path.dirname(require.resolve(name));
-  while (!fs.existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`cannot find the package folder of ${name}`);
-    dir = up;
-  }
-  return dir;
+  return projectRoot(path.dirname(require.resolve(name)));
 }
 
 /**
