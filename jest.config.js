@@ -11,6 +11,8 @@ module.exports = {
     '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
   },
   transformIgnorePatterns: ['/node_modules/(?!(lowdb|steno)/)'],
+  // Relative imports name the compiled `.js` file (as Node needs at run time); Jest reads the `.ts` source.
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testTimeout: 30000,
   reporters: ['default', '<rootDir>/tests/reporters/summary-line.js'],
 };

@@ -1,5 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import { probeHardware, resolveHardwareMode } from '../drivers/detect';
 import { openGateGpio, type GateGpio } from '../drivers/gpio';
 import { BenchServer } from './bench/server';
@@ -40,6 +40,9 @@ export interface GateRuntime {
   benchPort: number | null;
   /** What the start banner lists: which devices are real and which simulated. */
   devices: DeviceLine[];
+  /** Whether this start created the data directory's keys, i.e. began an empty gate. */
+  freshDataDir: boolean;
+  storeCounts: () => { residents: number; cards: number; templates: number };
   stop(reason: string): Promise<void>;
 }
 
@@ -86,6 +89,7 @@ export async function startGate(loaded: LoadedConfig, options: StartOptions = {}
   health.onChange((method, status, reason) => bus.emit({ type: 'method.health', reason: reason || status, data: { method, status } }));
 
   const devices: DeviceLine[] = [{ device: 'gpio', real: gpio.sim === null, detail: gpio.description }];
+  const freshDataDir = !existsSync(loaded.keysDir);
   const keys = loadGateKeys(loaded.keysDir, mode === 'sim');
 
   const benchEnabled = config.bench.enabled ?? mode === 'sim';
@@ -141,6 +145,8 @@ export async function startGate(loaded: LoadedConfig, options: StartOptions = {}
     bench,
     benchPort,
     devices,
+    freshDataDir,
+    storeCounts: () => privacy.store.counts(),
     stop(reason: string) {
       stopping ??= (async () => {
         door.forceLock();
@@ -163,11 +169,25 @@ export async function startGate(loaded: LoadedConfig, options: StartOptions = {}
   return runtime;
 }
 
+function dataDirOrigin(rt: GateRuntime): string {
+  const named = rt.config.dataDir;
+  if (named === undefined) return "this checkout's default";
+  return isAbsolute(named) ? 'dataDir in the config' : `dataDir "${named}", relative to the config file's folder`;
+}
+
+/** A start on an empty folder says so loudly: a mistyped --config must not pass for the gate it meant. */
+function storeLine(rt: GateRuntime): string {
+  const c = rt.storeCounts();
+  const counts = `${c.residents} residents, ${c.cards} cards, ${c.templates} face templates`;
+  return rt.freshDataDir ? `NEW — empty store and new gate keys created (${counts})` : counts;
+}
+
 export function formatBanner(rt: GateRuntime): string {
   const lines = [
     `Postern gate ${rt.config.gate.site}/${rt.config.gate.id} — ${rt.mode === 'sim' ? 'SIMULATED hardware' : 'Raspberry Pi hardware'}`,
     `  config: ${rt.loaded.source}`,
-    `  data:   ${rt.loaded.dataDir}`,
+    `  data:   ${rt.loaded.dataDir} (${dataDirOrigin(rt)})`,
+    `  store:  ${storeLine(rt)}`,
     ...rt.devices.map((d) => `  ${d.device.padEnd(7)} ${d.real ? 'real     ' : 'simulated'}  ${d.detail}`),
     `  door:   ${rt.door.snapshot().relay} (${rt.config.door.lockType}, pulse ${rt.config.door.pulseMs} ms)`,
     rt.benchPort !== null ? `  bench:  http://127.0.0.1:${rt.benchPort}/` : '  bench:  off',

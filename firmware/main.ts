@@ -9,9 +9,11 @@ const EXIT_SOFTWARE = 70;
 function parseCommandLine(): { configPath?: string } {
   try {
     const { values } = parseArgs({ options: { config: { type: 'string', short: 'c' } }, strict: true });
-    return values.config === undefined ? {} : { configPath: values.config };
+    // POSTERN_CONFIG is what the CLI reads too, so one variable points both at the same gate.
+    const configPath = values.config ?? (process.env.POSTERN_CONFIG || undefined);
+    return configPath === undefined ? {} : { configPath };
   } catch (err) {
-    process.stderr.write(`postern: ${(err as Error).message}\nusage: postern-gate [--config PATH]\n`);
+    process.stderr.write(`postern: ${(err as Error).message}\nusage: postern-gate [--config PATH] (or POSTERN_CONFIG=PATH)\n`);
     process.exit(64);
   }
 }

@@ -35,7 +35,8 @@ const residentBody = z.strictObject({
   under14: z.boolean().optional(),
 });
 const uidBody = z.strictObject({ uid: z.string().min(1, 'uid is required') });
-const tapBody = z.strictObject({ timeoutMs: z.number().int().min(1000).max(120_000).default(30_000) }).prefault({});
+/** `check: true` answers whether a tap could be enrolled now, without waiting for one: the CLI asks before it prompts. */
+const tapBody = z.strictObject({ timeoutMs: z.number().int().min(1000).max(120_000).default(30_000), check: z.boolean().optional() }).prefault({});
 const consentBody = z.strictObject({
   noticeVersion: z.string().min(1, 'noticeVersion is required'),
   consentedBy: z.enum(['self', 'guardian']),
@@ -83,9 +84,10 @@ export function registerCoreRoutes(api: AdminApi, deps: CoreRouteDeps): void {
   });
   api.route('POST', '/residents/:id/cards/tap', async (req) => {
     const id = req.params.id ?? '';
-    const { timeoutMs } = parseBody(tapBody, req.body);
+    const { timeoutMs, check } = parseBody(tapBody, req.body);
     if (!deps.store.getResident(id)) throw new StoreError('not-found', `no resident with id ${id}`);
     if (!deps.nextTap) throw new AdminError(503, 'no card reader is running on this gate; add the card by UID instead');
+    if (check) return { ready: true };
     let cardHash: string;
     try {
       cardHash = await deps.nextTap(timeoutMs);

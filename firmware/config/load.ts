@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { projectRoot } from '../../models/fetch';
 import type { z } from 'zod';
 import { configSchema, type GateConfig } from './schema';
 
@@ -51,6 +52,18 @@ export function parseConfig(raw: unknown, source = 'defaults'): GateConfig {
   return result.data;
 }
 
+/**
+ * Where a gate keeps its store and keys when the config names no `dataDir`: one fixed folder in the
+ * checkout, whatever the working directory or the config file's folder, so that a second start (or
+ * `--config` with another file) finds the same residents and keys, and the CLI finds the same gate.
+ * Installed gates always name theirs (/var/lib/postern).
+ */
+export function defaultDataDir(): string {
+  return join(projectRoot(__dirname), SIM_DATA_DIR);
+}
+
+export const SIM_DATA_DIR = '.postern-sim';
+
 /** Reads and validates the config file (JSON), or the sim defaults when `path` is undefined. */
 export function loadConfig(path?: string): LoadedConfig {
   let raw: unknown = {};
@@ -71,7 +84,7 @@ export function loadConfig(path?: string): LoadedConfig {
     base = dirname(file);
   }
   const config = parseConfig(raw, path === undefined ? 'defaults' : resolve(path));
-  const dataDir = isAbsolute(config.dataDir) ? config.dataDir : resolve(base, config.dataDir);
+  const dataDir = config.dataDir === undefined ? defaultDataDir() : resolve(base, config.dataDir);
   const keysDir = config.keysDir ? resolve(base, config.keysDir) : resolve(dataDir, 'keys');
   const adminSocket = isAbsolute(config.admin.socket) ? config.admin.socket : resolve(dataDir, config.admin.socket);
   return { config, source: path === undefined ? 'defaults' : resolve(path), dataDir, keysDir, adminSocket };

@@ -14,8 +14,11 @@ import { adminSchema, benchSchema, doorSchema, gateSchema, gpioSchema, hardwareS
 export const configSchema = z.strictObject({
   gate: gateSchema,
   hardware: hardwareSchema,
-  /** The store, outbox, audit log and replay cache live here. Relative paths are resolved against the config file's folder. */
-  dataDir: z.string().min(1).default('.postern-sim'),
+  /**
+   * The store, outbox, audit log and replay cache live here. Relative paths are resolved against the
+   * config file's folder; absent, the checkout's own `.postern-sim` (config/load.ts).
+   */
+  dataDir: z.string().min(1).optional(),
   /** The key files (firmware/keys). Defaults to `<dataDir>/keys`. */
   keysDir: z.string().min(1).optional(),
   door: doorSchema,

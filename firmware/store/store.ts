@@ -5,6 +5,7 @@ import { LowSync } from 'lowdb';
 import { JsonFileAdapter } from './json-file-adapter';
 import { STORE_SCHEMA_VERSION } from './migrations';
 import { acquireWriterLock } from './writer-lock';
+import { parseIsoTime, type DateOnlyMeans } from './iso-time';
 import {
   mainFileSchema,
   newResident,
@@ -132,7 +133,7 @@ export class GateStore {
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new StoreError('invalid', `resident id "${id}" must be 1-64 characters of A-Z, a-z, 0-9, "-" or "_"`);
     if (this.main.data.residents[id]) throw new StoreError('conflict', `resident ${id} already exists`);
     const validFrom = normaliseTime(input.validFrom, 'validFrom');
-    const validUntil = normaliseTime(input.validUntil, 'validUntil');
+    const validUntil = normaliseTime(input.validUntil, 'validUntil', 'end-of-day');
     const schedule = input.schedule ? weeklyScheduleSchema.safeParse(input.schedule) : undefined;
     if (schedule && !schedule.success) {
       const issue = schedule.error.issues[0];
@@ -353,12 +354,12 @@ export class GateStore {
   }
 }
 
-/** Any time Date can read, stored as UTC ISO-8601 (the one form the store file schema accepts). */
-export function normaliseTime(value: string | null | undefined, field: string): string | null {
+/** A strict ISO-8601 date or time (iso-time.ts), stored as UTC ISO-8601 (the one form the store file schema accepts). */
+export function normaliseTime(value: string | null | undefined, field: string, dateOnly: DateOnlyMeans = 'start-of-day'): string | null {
   if (value === undefined || value === null) return null;
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) throw new StoreError('invalid', `${field} "${value}" is not a date/time (use ISO-8601, e.g. 2026-01-31T18:00:00Z)`);
-  return new Date(ms).toISOString();
+  const parsed = parseIsoTime(value, dateOnly);
+  if ('error' in parsed) throw new StoreError('invalid', `${field} "${value}" ${parsed.error}`);
+  return new Date(parsed.ms).toISOString();
 }
 
 function emptyMain(): MainFile {

@@ -3,19 +3,28 @@ import { join } from 'node:path';
 
 export const LOCK_FILE = 'store.lock';
 
+/** The fields of /proc/<pid>/stat after the command name: [0] is the state, [19] the start time. */
+function statFields(pid: number): string[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Linux start time of a process (clock ticks since boot, /proc/<pid>/stat field 22): with the pid it names
  * one process for good, so a lock left by a daemon killed before a reboot is not mistaken for a live one
  * whose pid happens to be reused.
  */
-function startTimeOf(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
+const startTimeOf = (pid: number): string | undefined => statFields(pid)?.[19];
+
+/**
+ * A zombie (Z) or dead (X) process has exited and only waits to be reaped by its parent (after a kill -9
+ * under a supervisor that has not collected it yet): it can write nothing, so it holds no lock.
+ */
+const hasExited = (pid: number): boolean => ['Z', 'X', 'x'].includes(statFields(pid)?.[0] ?? '');
 
 function isRunning(holder: string): boolean {
   const [pidText, start] = holder.split(' ');
@@ -26,6 +35,7 @@ function isRunning(holder: string): boolean {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  if (hasExited(pid)) return false;
   return start === undefined || startTimeOf(pid) === start;
 }
 

@@ -44,6 +44,8 @@ export interface StartedFace {
 const enrolBody = z.strictObject({
   residentId: z.string().min(1, 'residentId is required'),
   frames: z.number().int('frames must be a whole number').min(1, 'frames must be at least 1').max(20, 'frames must be at most 20').optional(),
+  /** Answer whether enrolment could start now, without capturing: the CLI asks before it tells anyone to look at the camera. */
+  check: z.boolean().optional(),
 });
 
 export function cameraFor(config: FaceConfig, mode: 'sim' | 'pi'): CameraSource {
@@ -62,6 +64,9 @@ export function cameraFor(config: FaceConfig, mode: 'sim' | 'pi'): CameraSource 
 export function startFaceRecognition(o: StartFaceOptions): StartedFace | null {
   if (!o.enabled) {
     o.health.set('face', 'disabled');
+    o.admin.route('POST', '/face/enrol', () => {
+      throw new AdminError(409, 'face recognition is off on this gate (access.methods does not include "face")');
+    });
     return null;
   }
   const camera = cameraFor(o.config, o.mode);
@@ -91,6 +96,10 @@ export function startFaceRecognition(o: StartFaceOptions): StartedFace | null {
     const body = parseBody(enrolBody, req.body);
     if (!gate) throw new AdminError(503, `face recognition is not running: ${failure ?? 'models are still loading'}`);
     try {
+      if (body.check) {
+        checkEnrolable(o.store, body.residentId);
+        return { ready: true };
+      }
       return await gate.enrol(body.residentId, body.frames);
     } catch (err) {
       if (err instanceof EnrolError) throw new AdminError(422, err.message);

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { request } from 'node:http';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadConfig } from '../../firmware/config/load';
@@ -27,11 +28,19 @@ export const CONNECTION_OPTIONS = {
 
 export const CONNECTION_HELP = '[--socket PATH | --bench URL | --config FILE]';
 
+/** Where the installer puts the config; selftest and the admin commands look there first. */
+export const INSTALLED_CONFIG = '/etc/postern/config.json';
+
 /**
  * `--bench URL` (sim mode), else `--socket PATH`, else POSTERN_ADMIN_SOCKET, else the socket named by the
- * gate config (`--config FILE`, or POSTERN_CONFIG, or /etc/postern/config.json on a gate).
+ * gate config (`--config FILE`, or POSTERN_CONFIG, or /etc/postern/config.json on a gate), else the
+ * simulated gate that `npm start` runs from this checkout (its default data directory).
  */
-export function resolveTarget(values: { socket?: string | undefined; bench?: string | undefined; config?: string | undefined }, env: NodeJS.ProcessEnv): AdminTarget {
+export function resolveTarget(
+  values: { socket?: string | undefined; bench?: string | undefined; config?: string | undefined },
+  env: NodeJS.ProcessEnv,
+  installedConfig = INSTALLED_CONFIG,
+): AdminTarget {
   if (values.bench !== undefined && values.socket !== undefined) throw new CliError('give either --bench or --socket, not both', EXIT.usage);
   if (values.bench !== undefined) {
     let url: URL;
@@ -45,7 +54,7 @@ export function resolveTarget(values: { socket?: string | undefined; bench?: str
   }
   if (values.socket !== undefined) return { kind: 'socket', path: values.socket };
   if (env.POSTERN_ADMIN_SOCKET) return { kind: 'socket', path: env.POSTERN_ADMIN_SOCKET };
-  const configPath = values.config ?? env.POSTERN_CONFIG ?? '/etc/postern/config.json';
+  const configPath = values.config ?? env.POSTERN_CONFIG ?? (existsSync(installedConfig) ? installedConfig : undefined);
   try {
     return { kind: 'socket', path: loadConfig(configPath).adminSocket };
   } catch (err) {
@@ -86,7 +95,7 @@ export function adminCall(target: AdminTarget, method: 'GET' | 'POST', path: str
     );
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)));
     req.on('error', (err: NodeJS.ErrnoException) => {
-      const hint = err.code === 'EACCES' ? ' (are you in the postern group?)' : err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? ' (is the gate daemon running?)' : '';
+      const hint = err.code === 'EACCES' ? ' (are you in the postern group?)' : err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? ' (is the gate daemon running? `npm start` runs a simulated gate from this checkout)' : '';
       reject(new CliError(`cannot reach the gate admin API at ${where}: ${err.message}${hint}`, EXIT.unreachable));
     });
     if (text !== undefined) req.write(text);
@@ -94,8 +103,21 @@ export function adminCall(target: AdminTarget, method: 'GET' | 'POST', path: str
   });
 }
 
+/** `--help` or `-h` anywhere before `--`: the command prints its usage on stdout and succeeds. */
+export class CliHelp extends Error {
+  constructor(readonly usage: string) {
+    super(usage);
+  }
+}
+
+export function asksForHelp(args: readonly string[]): boolean {
+  const end = args.indexOf('--');
+  return (end < 0 ? args : args.slice(0, end)).some((a) => a === '--help' || a === '-h');
+}
+
 /** node:util parseArgs, with its errors turned into usage errors that show the command's usage line. */
 export function parseCommandArgs<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O, usage: string) {
+  if (asksForHelp(args)) throw new CliHelp(usage);
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (err) {
@@ -111,10 +133,14 @@ export function positionals(given: string[], names: string[], usage: string): st
 }
 
 /** Runs a subcommand body, printing a CliError on stderr and returning its exit code. */
-export async function runCommand(io: { err: (line: string) => void }, body: () => Promise<number>): Promise<number> {
+export async function runCommand(io: { out: (line: string) => void; err: (line: string) => void }, body: () => Promise<number>): Promise<number> {
   try {
     return await body();
   } catch (err) {
+    if (err instanceof CliHelp) {
+      io.out(`usage: ${err.usage}`);
+      return EXIT.ok;
+    }
     if (err instanceof CliError) {
       io.err(`postern: ${err.message}`);
       return err.exitCode;
@@ -133,6 +159,9 @@ export function verbCommand(command: string, verbs: Record<string, Verb>): Verb 
   return (args, io) =>
     runCommand(io, async () => {
       const [name, ...rest] = args;
+      if (name === 'help' || (name !== undefined && asksForHelp([name]))) {
+        throw new CliHelp(`postern ${command} <${Object.keys(verbs).join('|')}> [arguments]\n(postern ${command} VERB --help shows that verb's usage)`);
+      }
       const verb = name === undefined ? undefined : verbs[name];
       if (verb === undefined) {
         const known = Object.keys(verbs).join(', ');

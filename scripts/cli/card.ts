@@ -9,8 +9,11 @@ const verbs: Record<string, Verb> = {
     const [id] = positionals(rest, ['RESIDENT_ID'], usage);
     const seconds = values.timeout === undefined ? 30 : Number(values.timeout);
     if (!Number.isInteger(seconds) || seconds < 1 || seconds > 120) throw new CliError(`--timeout "${values.timeout}" must be a whole number of seconds from 1 to 120`, EXIT.usage);
+    const target = resolveTarget(values, io.env);
+    const path = `/residents/${encodeURIComponent(id!)}/cards/tap`;
+    await adminCall(target, 'POST', path, { check: true });
     io.err(`Hold the card to the reader (waiting up to ${seconds} s)...`);
-    const answer = await adminCall(resolveTarget(values, io.env), 'POST', `/residents/${encodeURIComponent(id!)}/cards/tap`, { timeoutMs: seconds * 1000 }, (seconds + 5) * 1000);
+    const answer = await adminCall(target, 'POST', path, { timeoutMs: seconds * 1000 }, (seconds + 5) * 1000);
     printJson(io.out, answer);
     return EXIT.ok;
   },

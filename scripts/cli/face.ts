@@ -9,9 +9,11 @@ const verbs: Record<string, Verb> = {
     const [id] = positionals(rest, ['RESIDENT_ID'], usage);
     const frames = values.frames === undefined ? undefined : Number(values.frames);
     if (frames !== undefined && (!Number.isInteger(frames) || frames < 1 || frames > 20)) throw new CliError(`--frames "${values.frames}" must be a whole number from 1 to 20`, EXIT.usage);
+    // The vision pipeline's route (firmware/vision): it refuses without a consent record, or when face is off.
+    const target = resolveTarget(values, io.env);
+    await adminCall(target, 'POST', '/face/enrol', { residentId: id, check: true });
     io.err('Look at the camera...');
-    // The vision pipeline's route (firmware/vision): it refuses without a consent record.
-    printJson(io.out, await adminCall(resolveTarget(values, io.env), 'POST', '/face/enrol', { residentId: id, ...(frames !== undefined ? { frames } : {}) }, 60_000));
+    printJson(io.out, await adminCall(target, 'POST', '/face/enrol', { residentId: id, ...(frames !== undefined ? { frames } : {}) }, 60_000));
     return EXIT.ok;
   },
   delete: residentAction('postern face delete', 'face/delete'),

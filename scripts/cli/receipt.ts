@@ -17,6 +17,8 @@ const verbs: Record<string, Verb> = {
     }
     // Accept the receipt itself or an API answer that wraps it ({ "receipt": ... }).
     const candidate = parsed && typeof parsed === 'object' && 'receipt' in parsed ? (parsed as { receipt: unknown }).receipt : parsed;
+    // A withdrawal or revocation of a resident who had no face template deletes nothing, so the gate signs nothing.
+    if (candidate === null) throw new CliError(`${file} holds no receipt ("receipt": null): the resident had no face template, so nothing was deleted`, EXIT.refused);
     let trusted: Uint8Array | undefined;
     if (values['gate-key'] !== undefined) {
       trusted = new Uint8Array(Buffer.from(values['gate-key'], 'base64'));

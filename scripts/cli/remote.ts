@@ -8,6 +8,7 @@ import { openEnvelope, sign, type Envelope } from '../../firmware/cloud/envelope
 import { HA_PAYLOAD_COMMANDS, haCommandTopic } from '../../firmware/cloud/homeassistant';
 import { gateTopics, type GateIdentity } from '../../firmware/cloud/topics';
 import { hashCardUid } from '../../firmware/credentials/card-id';
+import { asksForHelp } from './admin-client';
 import type { CliIo } from './registry';
 
 /** Operator side of docs/PROTOCOL.md: keys, signed commands, credential sets hashed locally, the HA bridge. */
@@ -122,6 +123,7 @@ export async function runHaBridge(client: MqttClient, secretKey: Uint8Array, com
   return () => client.off('message', onMessage);
 }
 
+/** A card file: CSV lines `UID,residentId` (`#` comments), or a JSON array of {"uid","residentId"}. */
 function parseCards(path: string): CardAssignment[] {
   const text = readFileSync(path, 'utf8');
   if (path.endsWith('.json')) {
@@ -144,6 +146,21 @@ function parseCards(path: string): CardAssignment[] {
     });
 }
 
+/** The cards a delta removes: one UID a line (a `UID,residentId` line from a card file works too), or a JSON array of UIDs. */
+function parseRemovedUids(path: string): string[] {
+  const text = readFileSync(path, 'utf8');
+  if (path.endsWith('.json')) {
+    const rows = JSON.parse(text) as unknown;
+    if (!Array.isArray(rows) || !rows.every((r) => typeof r === 'string')) throw new Error(`${path}: expected a JSON array of UID strings`);
+    return rows as string[];
+  }
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'))
+    .map((line) => line.split(',')[0]!.trim());
+}
+
 const USAGE = `usage: postern remote <keygen|pubkey|sign|send|credentials|ha-bridge> [options]
   keygen      --out FILE                          new operator key (0600); prints the public key for cloud.operatorKeys
   pubkey      --key FILE
@@ -151,6 +168,9 @@ const USAGE = `usage: postern remote <keygen|pubkey|sign|send|credentials|ha-bri
   send        BROKER --key FILE --site S --gate G [--ttl SEC] [--gate-key B64] CMD [ARGS_JSON]
   credentials BROKER --key FILE --site-key FILE --site S --gate G --version N --cards FILE(.csv|.json)
               BROKER --key FILE --site-key FILE --site S --gate G --from N --to M [--cards FILE] [--remove FILE]
+              --cards: CSV lines "UID,residentId" (# comments) or JSON [{"uid":..,"residentId":..}]
+              --remove: one UID a line ("UID,residentId" lines are accepted too) or JSON ["UID", ...]
+              UIDs are hex as the reader reports them; they are hashed with the site key before sending
   ha-bridge   BROKER --key FILE [--root postern-ha/v1]
   BROKER = --broker URL [--username U] [--password-file F] [--ca FILE]
   commands: open, hold-unlocked, relock, lockdown {"on":true|false}, revoke-resident {"residentId":..},
@@ -219,6 +239,10 @@ export const summary = 'operator tool: keys, signed remote commands, credential 
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = argv;
+  if (sub === 'help' || asksForHelp(argv)) {
+    io.out(USAGE);
+    return 0;
+  }
   let parsed;
   try {
     parsed = parseArgs({ args: rest, options: OPTIONS, allowPositionals: true, strict: true });
@@ -269,7 +293,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         const envelope =
           values.from === undefined
             ? signCredentialSet(secret, siteKey, gate(), integer(values, 'version'), parseCards(need(values, 'cards')))
-            : signCredentialDelta(secret, siteKey, gate(), integer(values, 'from'), integer(values, 'to'), values.cards ? parseCards(values.cards) : [], values.remove ? parseCards(values.remove).map((c) => c.uid) : []);
+            : signCredentialDelta(secret, siteKey, gate(), integer(values, 'from'), integer(values, 'to'), values.cards ? parseCards(values.cards) : [], values.remove ? parseRemovedUids(values.remove) : []);
         const client = await connectBroker(values);
         try {
           await client.publishAsync(gateTopics(gate()).credentials, JSON.stringify(envelope), { qos: 1, retain: values.from === undefined });

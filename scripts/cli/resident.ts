@@ -1,3 +1,4 @@
+import { parseIsoTime } from '../../firmware/store/iso-time';
 import type { WeeklySchedule } from '../../firmware/store/records';
 import { adminCall, CliError, CONNECTION_HELP, CONNECTION_OPTIONS, EXIT, parseCommandArgs, positionals, printJson, residentAction, resolveTarget, type Verb, verbCommand } from './admin-client';
 
@@ -34,6 +35,13 @@ export function parseUtcOffset(text: string): number {
   return (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3]));
 }
 
+/** Refuses an impossible or unreadable time here, before anything is sent to the gate (which checks again). */
+function checkTime(flag: string, value: string | undefined): void {
+  if (value === undefined) return;
+  const parsed = parseIsoTime(value);
+  if ('error' in parsed) throw new CliError(`${flag} "${value}" ${parsed.error}\nusage: ${ADD_USAGE}`, EXIT.usage);
+}
+
 const verbs: Record<string, Verb> = {
   async add(args, io) {
     const { values, positionals: rest } = parseCommandArgs(
@@ -50,6 +58,8 @@ const verbs: Record<string, Verb> = {
       ADD_USAGE,
     );
     positionals(rest, [], ADD_USAGE);
+    checkTime('--valid-from', values['valid-from']);
+    checkTime('--valid-until', values['valid-until']);
     if (values['utc-offset'] !== undefined && !values.schedule) throw new CliError('--utc-offset only makes sense with --schedule', EXIT.usage);
     const schedule = values.schedule ? { utcOffsetMinutes: parseUtcOffset(values['utc-offset'] ?? '+00:00'), windows: values.schedule.map(parseWindow) } : undefined;
     const body = {

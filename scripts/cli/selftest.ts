@@ -2,13 +2,10 @@ import { existsSync } from 'node:fs';
 import { ConfigError, loadConfig } from '../../firmware/config/load';
 import { fail, formatTable, runChecks } from '../../firmware/selftest/check';
 import { selftestChecks } from '../../firmware/selftest/suite';
-import { EXIT, parseCommandArgs, positionals, runCommand } from './admin-client';
+import { EXIT, INSTALLED_CONFIG, parseCommandArgs, positionals, runCommand } from './admin-client';
 import type { CliIo } from './registry';
 
 export const summary = 'check the reader, GPIO lines, models, broker and clock; prints a table, exits 1 on any failure';
-
-/** Where the installer puts the config: the default when neither --config nor POSTERN_CONFIG is given and it exists. */
-const INSTALLED_CONFIG = '/etc/postern/config.json';
 
 export function run(args: string[], io: CliIo): Promise<number> {
   return runCommand(io, async () => {
