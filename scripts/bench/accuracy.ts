@@ -1,10 +1,8 @@
 import * as path from 'node:path';
 import { parseArgs, intArg } from './args';
-import { readLfwPairs, type LfwPair } from './datasets';
+import { facesRoot, readLfwPairs, requireDataset, type LfwPair } from './datasets';
 import { createPipelines, readImage, type BenchPipeline } from './pipelines';
 import { crossValidatedAccuracy, peakRssMB, percentile, round, tarAtFar, type ScoredPair } from './stats';
-
-export const DEFAULT_FACES = path.resolve(__dirname, '../../../../shared/faces/lfw-dev');
 
 export interface AccuracyRow {
   pipeline: string;
@@ -81,8 +79,8 @@ export function formatAccuracyTable(rows: readonly AccuracyRow[]): string {
  */
 export async function runAccuracy(argv: readonly string[], log: (line: string) => void): Promise<Record<string, unknown>> {
   const args = parseArgs(argv, ['faces', 'pairs', 'pipelines', 'every']);
-  const faces = path.resolve(args.get('faces') ?? DEFAULT_FACES);
-  const pairsFile = path.resolve(args.get('pairs') ?? path.join(faces, 'protocol', 'pairsDevTrain.txt'));
+  const faces = requireDataset(path.resolve(args.get('faces') ?? path.join(facesRoot(), 'lfw-dev')), '--faces');
+  const pairsFile = requireDataset(path.resolve(args.get('pairs') ?? path.join(faces, 'protocol', 'pairsDevTrain.txt')), '--pairs');
   const every = intArg(args, 'every', 1);
   const names = (args.get('pipelines') ?? 'postern,postern-gated,human,face-api').split(',').filter(Boolean);
   const pairs = readLfwPairs(faces, pairsFile).filter((_, i) => i % every === 0);

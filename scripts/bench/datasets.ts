@@ -1,6 +1,25 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+/**
+ * The photo collection the benches measure on: $POSTERN_FACES, else `shared/faces` beside the repository
+ * (this file runs from dist/scripts/bench). The tests never read it; they have their own fixtures.
+ */
+export function facesRoot(): string {
+  return path.resolve(process.env.POSTERN_FACES || path.join(__dirname, '..', '..', '..', '..', 'shared', 'faces'));
+}
+
+/**
+ * Fails before any model loads when a bench's photos are not where it looks, saying where that was and
+ * how to point it elsewhere; `flag` is the bench's own option for this folder.
+ */
+export function requireDataset(dir: string, flag: string): string {
+  if (!fs.existsSync(dir)) {
+    throw new Error(`no benchmark photos at ${dir}: give their folder with ${flag} DIR, or set POSTERN_FACES to the folder holding lfw-dev/, orl-att/, ... (default: shared/faces beside the repository)`);
+  }
+  return dir;
+}
+
 export interface LfwPair {
   a: string;
   b: string;

@@ -2,11 +2,10 @@ import * as path from 'node:path';
 import { defaultFaceConfig, matchRule } from '../../firmware/vision/config';
 import { judgeMatch, l2Normalise, TemplateIndex, type MatchRule } from '../../firmware/vision/matcher';
 import { parseArgs } from './args';
-import { identities } from './datasets';
+import { facesRoot, identities, requireDataset } from './datasets';
 import { PosternPipeline, readImage } from './pipelines';
 import { percentile, round } from './stats';
 
-const FACES = path.resolve(__dirname, '../../../../shared/faces');
 const DEFAULT_SETS = ['orl-att/images', 'yalefaces/images', 'face-api-js-bbt/identities', 'face_recognition-examples/knn_train'];
 
 export interface IdentificationRow {
@@ -104,8 +103,9 @@ export async function identifySet(pipeline: PosternPipeline, dir: string, name: 
 /** `identification [--sets a,b,...] [--faces DIR]`: 1:N identification on identity-folder sets. */
 export async function runIdentification(argv: readonly string[], log: (line: string) => void): Promise<Record<string, unknown>> {
   const args = parseArgs(argv, ['faces', 'sets']);
-  const faces = path.resolve(args.get('faces') ?? FACES);
+  const faces = requireDataset(path.resolve(args.get('faces') ?? facesRoot()), '--faces');
   const sets = (args.get('sets') ?? DEFAULT_SETS.join(',')).split(',').filter(Boolean);
+  for (const set of sets) requireDataset(path.join(faces, set), '--faces');
   // Photo sets are not presentation-attack data: the liveness gate is measured by the liveness bench.
   const pipeline = new PosternPipeline({ liveness: false, quality: true });
   await pipeline.load();

@@ -3,11 +3,9 @@ import * as jpeg from 'jpeg-js';
 import { decodeImage, type RgbImage } from '../../firmware/vision/image';
 import { l2Normalise, TemplateIndex } from '../../firmware/vision/matcher';
 import { intArg, parseArgs } from './args';
-import { listImages } from './datasets';
+import { facesRoot, listImages, requireDataset } from './datasets';
 import { HumanPipeline, PosternPipeline, readImage } from './pipelines';
 import { peakRssMB, percentile, round } from './stats';
-
-const FACES = path.resolve(__dirname, '../../../../shared/faces/lfw-dev/images');
 
 /** A camera-sized frame (grey background) with the photo scaled 2x in the middle, as JPEG: what rpicam-vid delivers. */
 export function cameraFrame(photo: RgbImage, width = 640, height = 480): Buffer {
@@ -36,7 +34,7 @@ export function cameraFrame(photo: RgbImage, width = 640, height = 480): Buffer 
 export async function runLatency(argv: readonly string[], log: (line: string) => void): Promise<Record<string, unknown>> {
   const args = parseArgs(argv, ['images', 'dir', 'templates', 'peer']);
   const count = intArg(args, 'images', 200);
-  const dir = path.resolve(args.get('dir') ?? FACES);
+  const dir = requireDataset(path.resolve(args.get('dir') ?? path.join(facesRoot(), 'lfw-dev', 'images')), '--dir');
   const templates = intArg(args, 'templates', 10_000);
   const peer = args.get('peer') ?? 'human';
   const files = listImages(dir);

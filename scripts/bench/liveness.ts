@@ -1,11 +1,9 @@
 import * as path from 'node:path';
 import { rotateQuarter } from '../../firmware/vision/image';
 import { parseArgs } from './args';
-import { listImages } from './datasets';
+import { facesRoot, listImages, requireDataset } from './datasets';
 import { PosternPipeline, readImage } from './pipelines';
 import { round } from './stats';
-
-const FACES = path.resolve(__dirname, '../../../../shared/faces');
 
 /**
  * `liveness [--samples DIR] [--rotate 90] [--nonface DIR] [--live DIR] [--every N]`: the spoof samples
@@ -14,9 +12,9 @@ const FACES = path.resolve(__dirname, '../../../../shared/faces');
  */
 export async function runLiveness(argv: readonly string[], log: (line: string) => void): Promise<Record<string, unknown>> {
   const args = parseArgs(argv, ['samples', 'rotate', 'nonface', 'live', 'every']);
-  const samples = path.resolve(args.get('samples') ?? path.join(FACES, 'liveness-samples'));
-  const nonface = path.resolve(args.get('nonface') ?? path.join(FACES, 'non-face'));
-  const live = path.resolve(args.get('live') ?? path.join(FACES, 'lfw-dev', 'images'));
+  const samples = requireDataset(path.resolve(args.get('samples') ?? path.join(facesRoot(), 'liveness-samples')), '--samples');
+  const nonface = requireDataset(path.resolve(args.get('nonface') ?? path.join(facesRoot(), 'non-face')), '--nonface');
+  const live = requireDataset(path.resolve(args.get('live') ?? path.join(facesRoot(), 'lfw-dev', 'images')), '--live');
   const rotate = Number(args.get('rotate') ?? 90);
   if (![0, 90, 180, 270].includes(rotate)) throw new Error(`--rotate must be 0, 90, 180 or 270, got ${args.get('rotate')}`);
   const every = Number(args.get('every') ?? 10);

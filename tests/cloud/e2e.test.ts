@@ -13,6 +13,7 @@ import { templateFileSchema } from '../../firmware/store/records';
 import { openTemplate } from '../../firmware/store/template-box';
 import { run as remote, sendCommand, signCommand, signCredentialSet } from '../../scripts/cli/remote';
 import { startDaemon, type StartedDaemon } from '../helpers/daemon';
+import { fixture } from '../helpers/fixtures';
 import { startMosquitto, type Broker } from '../helpers/mosquitto';
 import { captureClient } from '../helpers/mqtt-capture';
 
@@ -26,8 +27,6 @@ const operatorKey = nacl.sign.keyPair();
 const strangerKey = nacl.sign.keyPair();
 const b64 = (u: Uint8Array) => Buffer.from(u).toString('base64');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/** Photos of real faces, read in place (never copied into the repo). */
-const FACES = join(__dirname, '..', '..', '..', 'shared', 'faces', 'face_recognition-examples');
 
 let broker: Broker;
 let dir: string;
@@ -252,7 +251,7 @@ async function waitForFace(status: string, timeoutMs = 30_000): Promise<void> {
   throw new Error(`face never became ${status}: ${JSON.stringify((await gate.state()).methods)}`);
 }
 
-const showFace = (rel: string, holdMs: number) => gate.post(`/api/sim/camera?holdMs=${holdMs}`, readFileSync(join(FACES, rel)), 'image/jpeg');
+const showFace = (rel: string, holdMs: number) => gate.post(`/api/sim/camera?holdMs=${holdMs}`, readFileSync(fixture(`faces/face_recognition/${rel}`)), 'image/jpeg');
 
 /** Enrols a face through the admin API while the bench camera shows `rel`; returns the stored template, decrypted with the gate's key, and its ciphertext. */
 async function enrolFace(residentId: string, rel: string) {
@@ -302,10 +301,10 @@ test('privacy: in a session of credential pushes, local card enrolment, taps, fa
   const consent = () => gate.post(`/api/admin/residents/${faceId}/consent`, { noticeVersion: 'n1', consentedBy: 'self' });
   expect(await gate.post('/api/admin/residents', { id: faceId })).toMatchObject({ status: 200 });
   expect(await consent()).toMatchObject({ status: 200 });
-  const templates = [await enrolFace(faceId, 'knn_train/obama/obama2.jpg')];
+  const templates = [await enrolFace(faceId, 'obama2.jpg')];
   await capture.waitFor((m) => m.topic === topics.events && m.payload.toString().includes('"type":"face.enrolled"'));
   const enrolledSeq = (await gate.events()).at(-1)!.seq;
-  await showFace('knn_test/obama1.jpg', 1500);
+  await showFace('obama1.jpg', 1500);
   const granted = await gate.waitForEvent((e) => e.seq > enrolledSeq && e.type === 'access.granted' && (e.data as { method: string }).method === 'face', 15_000);
   expect(granted.data).toMatchObject({ method: 'face', residentId: faceId });
   await capture.waitFor((m) => m.topic === topics.events && m.payload.toString().includes(granted.id));
@@ -317,7 +316,7 @@ test('privacy: in a session of credential pushes, local card enrolment, taps, fa
   expect(receipt.ciphertextSha256).toBe(createHash('sha256').update(Buffer.from(templates[0]!.box, 'base64')).digest('hex'));
   expect(await consent()).toMatchObject({ status: 200 });
   await sleep(600); // the decision's cooldown passes and the first photo leaves the camera's view
-  templates.push(await enrolFace(faceId, 'knn_train/obama/obama.jpg'));
+  templates.push(await enrolFace(faceId, 'obama.jpg'));
   expect(await gate.post(`/api/admin/residents/${faceId}/face/delete`, {})).toMatchObject({ status: 200, body: { receipt: { residentId: faceId, why: 'operator-request' } } });
   await capture.waitFor((m) => m.topic === topics.events && m.payload.toString().includes('"type":"face.deleted"') && m.payload.toString().includes('"reason":"operator-request"'));
 

@@ -7,8 +7,8 @@ import { loadConfig } from '../../firmware/config/load';
 import { checkCamera } from '../../firmware/selftest/camera';
 import { runChecks } from '../../firmware/selftest/check';
 import { selftestChecks } from '../../firmware/selftest/suite';
+import { fixture } from '../helpers/fixtures';
 
-const FACES = join(__dirname, '..', '..', '..', 'shared', 'faces');
 let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'postern-selftest-camera-'));
@@ -24,7 +24,7 @@ const rpicam = (script: string) => {
 
 describe('camera self-test', () => {
   test('passes when the camera delivers a frame that decodes, naming its size', async () => {
-    const result = await checkCamera(new DirectoryCamera(join(FACES, 'non-face', 'natural'), 10), 5000);
+    const result = await checkCamera(new DirectoryCamera(fixture('faces/non-face'), 10), 5000);
     expect(result.ok).toBe(true);
     expect(result.detail).toMatch(/one \d+x\d+ frame decoded/);
   });
@@ -53,7 +53,7 @@ describe('camera self-test', () => {
     const on = join(dir, 'on.json');
     writeFileSync(
       on,
-      JSON.stringify({ hardware: 'pi', dataDir: 'data', access: { methods: ['card', 'face'] }, face: { camera: { source: 'directory', path: join(FACES, 'non-face', 'natural') } } }),
+      JSON.stringify({ hardware: 'pi', dataDir: 'data', access: { methods: ['card', 'face'] }, face: { camera: { source: 'directory', path: fixture('faces/non-face') } } }),
     );
     const onRow = (await runChecks((await selftestChecks(loadConfig(on))).filter((c) => c.name === 'camera')))[0]!;
     expect(onRow).toMatchObject({ ok: true, detail: expect.stringContaining('frame decoded') });

@@ -6,11 +6,11 @@ import { LatestFrameSlot } from '../../drivers/camera/latest-frame';
 import { RpicamSource } from '../../drivers/camera/rpicam-source';
 import { BenchCamera, DirectoryCamera } from '../../drivers/camera/sim-sources';
 import type { CameraFrame, CameraStatus } from '../../drivers/camera/source';
+import { fixture } from '../helpers/fixtures';
 
-const FACES = join(__dirname, '..', '..', '..', 'shared', 'faces');
-const jpegA = readFileSync(join(FACES, 'lfw-dev/images/Aaron_Peirsol/Aaron_Peirsol_0001.jpg'));
-const jpegB = readFileSync(join(FACES, 'lfw-dev/images/Aaron_Sorkin/Aaron_Sorkin_0001.jpg'));
-const png = readFileSync(join(FACES, 'orl-att/images/s1/1.png'));
+const jpegA = readFileSync(fixture('faces/lfw/Aaron_Peirsol_0001.jpg'));
+const jpegB = readFileSync(fixture('faces/lfw/Aaron_Sorkin_0001.jpg'));
+const png = readFileSync(fixture('faces/orl/s1_1.png'));
 
 describe('JPEG SOI/EOI splitter', () => {
   const stream = Buffer.concat([Buffer.from([0x00, 0x12, 0xff]), jpegA, jpegB, Buffer.from([0x42]), jpegA]);
@@ -111,7 +111,7 @@ describe('rpicam-vid backend', () => {
 const fs = require('fs');
 const args = process.argv.slice(2).join(' ');
 if (args !== '-n -t 0 --codec mjpeg --width 640 --height 480 --framerate 10 -o -') { process.stderr.write('bad args: ' + args + '\\n'); process.exit(2); }
-const data = Buffer.concat([fs.readFileSync(${JSON.stringify(join(FACES, 'lfw-dev/images/Aaron_Peirsol/Aaron_Peirsol_0001.jpg'))}), fs.readFileSync(${JSON.stringify(join(FACES, 'lfw-dev/images/Aaron_Sorkin/Aaron_Sorkin_0001.jpg'))})]);
+const data = Buffer.concat([fs.readFileSync(${JSON.stringify(fixture('faces/lfw/Aaron_Peirsol_0001.jpg'))}), fs.readFileSync(${JSON.stringify(fixture('faces/lfw/Aaron_Sorkin_0001.jpg'))})]);
 for (let i = 0; i < data.length; i += 1000) process.stdout.write(data.subarray(i, i + 1000));
 process.stderr.write('ERROR: *** camera disconnected ***\\n');
 process.stdout.end(() => process.exit(1));

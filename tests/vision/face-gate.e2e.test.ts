@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MATCH_THRESHOLD } from '../../firmware/vision/config';
 import { startDaemon, type StartedDaemon } from '../helpers/daemon';
+import { fixture } from '../helpers/fixtures';
 
-const FACES = join(__dirname, '..', '..', '..', 'shared', 'faces');
-const photo = (rel: string) => readFileSync(join(FACES, rel));
+const photo = (rel: string) => readFileSync(fixture(`faces/${rel}`));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function waitForFace(gate: StartedDaemon, status: string, timeoutMs = 60_000): Promise<void> {
@@ -60,7 +60,7 @@ describe('face recognition through the real daemon, the bench camera and the adm
     expect(consent.status).toBe(200);
     const enrolling = gate.post('/api/admin/face/enrol', { residentId: 'res-a', frames: 3 });
     await sleep(100);
-    await show(gate, 'face_recognition-examples/knn_train/obama/obama2.jpg', 2000);
+    await show(gate, 'face_recognition/obama2.jpg', 2000);
     const enrolled = await enrolling;
     expect(enrolled.status).toBe(200);
     expect(enrolled.body).toMatchObject({ residentId: 'res-a', frames: 3 });
@@ -69,7 +69,7 @@ describe('face recognition through the real daemon, the bench camera and the adm
     await sleep(2600); // the enrolment photo leaves the camera's view and the cooldown passes
 
     const since = await lastSeq(gate);
-    await show(gate, 'face_recognition-examples/knn_test/obama1.jpg', 3000);
+    await show(gate, 'face_recognition/obama1.jpg', 3000);
     const granted = await gate.waitForEvent((e) => e.seq > since && e.type.startsWith('access.'), 20_000);
     expect(granted.type).toBe('access.granted');
     expect(granted.data).toMatchObject({ method: 'face', residentId: 'res-a' });
@@ -79,7 +79,7 @@ describe('face recognition through the real daemon, the bench camera and the adm
 
   test('another person is denied with a reason', async () => {
     const since = await lastSeq(gate);
-    await show(gate, 'face_recognition-examples/knn_train/biden/biden2.jpg', 3000);
+    await show(gate, 'face_recognition/biden2.jpg', 3000);
     const denied = await gate.waitForEvent((e) => e.seq > since && e.type.startsWith('access.'), 20_000);
     expect(denied.type).toBe('access.denied');
     expect(denied.reason).toBe('unknown');
@@ -89,7 +89,7 @@ describe('face recognition through the real daemon, the bench camera and the adm
 
   test('an image without a face yields no decision', async () => {
     const since = await lastSeq(gate);
-    await show(gate, 'non-face/natural/brick.png', 2000);
+    await show(gate, 'non-face/brick.png', 2000);
     await sleep(2500);
     const events = await gate.events(since);
     expect(events.filter((e) => e.type.startsWith('access.'))).toEqual([]);
@@ -105,7 +105,7 @@ describe('face recognition through the real daemon, the bench camera and the adm
     expect(templates).not.toContain('res-a');
 
     const since = await lastSeq(gate);
-    await show(gate, 'face_recognition-examples/knn_test/obama1.jpg', 3000);
+    await show(gate, 'face_recognition/obama1.jpg', 3000);
     const decision = await gate.waitForEvent((e) => e.seq > since && e.type.startsWith('access.'), 20_000);
     expect(decision.type).toBe('access.denied');
     expect(decision.data).toMatchObject({ method: 'face' });

@@ -12,8 +12,9 @@ import { ownedWhole, type AnalyseRequest, type WorkerData } from '../../firmware
 import { RemoteRecognizer, workerEntry, type RecognizerStatus } from '../../firmware/vision/remote-recognizer';
 import { startFaceRecognition } from '../../firmware/vision/start';
 import { faceOptions } from '../helpers/face-options';
+import { fixture } from '../helpers/fixtures';
 
-const PHOTO = join(__dirname, '..', '..', '..', 'shared', 'faces', 'face_recognition-examples', 'knn_test', 'obama1.jpg');
+const PHOTO = fixture('faces/face_recognition/obama1.jpg');
 const jpeg = readFileSync(PHOTO);
 /** A fresh copy of the camera frame for each call: analyse moves its bytes to the worker, which decodes them. */
 const frame = (): AnalyseRequest => ({ bytes: Uint8Array.from(jpeg), contentType: 'image/jpeg', turns: 0 });
