@@ -10,6 +10,7 @@ export const CMD = {
   SAMConfiguration: 0x14,
   RFConfiguration: 0x32,
   InListPassiveTarget: 0x4a,
+  InDataExchange: 0x40,
 } as const;
 
 /** RFConfiguration item 0x05: MxRtyATR, MxRtyPSL, MxRtyPassiveActivation. */
@@ -48,6 +49,34 @@ export interface TypeATarget {
   uid: Uint8Array;
   /** Answer to select, only for ISO/IEC 14443-4 targets. */
   ats?: Uint8Array;
+}
+
+/** InDataExchange DataOut is at most 262 bytes (UM0701-02 §7.3.8). */
+export const MAX_DATA_EXCHANGE = 262;
+
+/** InDataExchange error 0x01: "time out, the target has not answered" (UM0701-02 §7.1): the card left. */
+export const DATA_EXCHANGE_TIMEOUT = 0x01;
+
+export interface DataExchangeResult {
+  /** The error code (status bits 5-0): 0 = the target answered, 0x01 = it did not answer in time. */
+  status: number;
+  /** What the target answered (empty unless status is 0). */
+  data: Uint8Array;
+}
+
+export function inDataExchangeParams(tg: number, data: ArrayLike<number>): number[] {
+  if (data.length > MAX_DATA_EXCHANGE) throw new RangeError(`InDataExchange data of ${data.length} bytes exceeds ${MAX_DATA_EXCHANGE}`);
+  return [tg, ...Array.from(data)];
+}
+
+/** `Status [DataIn]`: the MI bit (more information, chaining) is refused, since no APDU here needs it. */
+export function parseInDataExchange(data: Uint8Array): DataExchangeResult {
+  const status = data[0];
+  if (status === undefined) throw new ResponseError('InDataExchange answered no status byte');
+  if ((status & 0x40) !== 0) throw new ResponseError('InDataExchange asked for chaining (MI), which this gate does not use');
+  const code = status & 0x3f;
+  if (code !== 0 && data.length !== 1) throw new ResponseError(`InDataExchange error 0x${code.toString(16)} came with data`);
+  return { status: code, data: data.slice(1) };
 }
 
 export function parseFirmwareVersion(data: Uint8Array): FirmwareVersion {

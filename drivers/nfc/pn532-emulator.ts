@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { DigitalInput } from '../gpio/types';
+import { frameWaitingMs, fwiFromAts, isoDepExchangeMs, ratsAtsMs } from './air-timing';
+import type { IsoDepCard } from './cards/iso-dep';
 import { BRTY_106_TYPE_A, CMD, RETRY_FOREVER, RF_ITEM_MAX_RETRIES } from './commands';
 import { ACK_FRAME, ERROR_FRAME, FrameError, TFI_HOST, TFI_PN532, decodeFrame, encodeFrame } from './frames';
 import { I2cBusClock } from './i2c-bus-clock';
@@ -44,6 +46,20 @@ interface Outgoing {
 
 const RECENT_COMMANDS = 64;
 
+/**
+ * InDataExchange status bytes (UM0701-02 §7.1, error codes): 0x01 "time out, the target has not answered",
+ * what the PN532 reports when the card left the field; 0x27 "command not acceptable in the current context",
+ * used here when no target was activated first.
+ */
+const STATUS_OK = 0x00;
+const STATUS_TIMEOUT = 0x01;
+const STATUS_NO_TARGET = 0x27;
+
+export interface PlaceOptions {
+  /** The card is pulled away right after answering this many InDataExchange commands (a torn transaction). */
+  leaveAfterExchanges?: number;
+}
+
 const ERRNO: Record<BusErrorCode, { errno: number; text: string }> = {
   EREMOTEIO: { errno: -121, text: 'remote I/O error' },
   ETIMEDOUT: { errno: -110, text: 'connection timed out' },
@@ -84,6 +100,11 @@ export class Pn532Emulator implements I2cTransport {
   private plugged = true;
   private passiveActivationRetries = RETRY_FOREVER;
   private samMode = 0;
+  /** The target the last InListPassiveTarget activated, and how long the PN532 waits for it (its FWT). */
+  private target: { occupant: FieldOccupant; fwtMs: number } | null = null;
+  private leaveAfterExchanges: number | null = null;
+  private busBytes = 0;
+  private exchangeTotal = 0;
   private readonly commandLog: number[] = [];
   private commandTotal = 0;
   /** The InListPassiveTarget in progress, if any. */
@@ -128,6 +149,16 @@ export class Pn532Emulator implements I2cTransport {
     return this.passiveActivationRetries;
   }
 
+  /** Bytes moved over I2C since power-up of the emulator, the address byte of each transfer included. */
+  get i2cBytes(): number {
+    return this.busBytes;
+  }
+
+  /** InDataExchange commands (APDUs to the card) since power-up of the emulator. */
+  get exchanges(): number {
+    return this.exchangeTotal;
+  }
+
   /** Puts a card with this UID in the field until `remove()`. */
   place(uid: string, details: { atqa?: Uint8Array; sak?: number; ats?: Uint8Array } = {}): void {
     this.enter({ ...cardWithUid(parseUidHex(uid)), ...details });
@@ -136,6 +167,17 @@ export class Pn532Emulator implements I2cTransport {
   /** Puts a phone (a random UID at each activation) in the field until `remove()`. */
   placePhone(): void {
     this.enter({ kind: 'phone' });
+  }
+
+  /** Puts an ISO/IEC 14443-4 card model (DESFire EV3, NTAG 424 DNA…) in the field until `remove()`. */
+  placeCard(card: IsoDepCard, options: PlaceOptions = {}): void {
+    this.enter({ kind: 'iso-dep', card }, options);
+  }
+
+  /** `tap()` for a card model. */
+  tapCard(card: IsoDepCard, holdMs = 300, options: PlaceOptions = {}): Promise<void> {
+    this.placeCard(card, options);
+    return this.holdFor(holdMs);
   }
 
   remove(): void {
@@ -150,6 +192,10 @@ export class Pn532Emulator implements I2cTransport {
    */
   tap(uid: string, holdMs = 300): Promise<void> {
     this.place(uid);
+    return this.holdFor(holdMs);
+  }
+
+  private holdFor(holdMs: number): Promise<void> {
     return new Promise((resolve) => {
       this.tapInProgress = { timer: setTimeout(() => this.remove(), holdMs), done: resolve };
     });
@@ -171,6 +217,7 @@ export class Pn532Emulator implements I2cTransport {
     this.lastResponse = null;
     this.samMode = 0;
     this.passiveActivationRetries = RETRY_FOREVER;
+    this.target = null;
     this.updateIrq();
   }
 
@@ -190,6 +237,7 @@ export class Pn532Emulator implements I2cTransport {
         this.updateIrq();
       }
     }
+    this.busBytes += length + 1;
     await this.clock.transfer(length);
     return { bytesRead: length, buffer };
   }
@@ -197,6 +245,7 @@ export class Pn532Emulator implements I2cTransport {
   async i2cWrite(address: number, length: number, buffer: Buffer): Promise<{ bytesWritten: number; buffer: Buffer }> {
     this.checkTransfer(address, 'write');
     const bytes = Buffer.from(buffer.subarray(0, length));
+    this.busBytes += length + 1;
     await this.clock.transfer(length);
     this.receive(bytes);
     return { bytesWritten: length, buffer };
@@ -207,8 +256,10 @@ export class Pn532Emulator implements I2cTransport {
     this.remove();
   }
 
-  private enter(occupant: FieldOccupant): void {
+  private enter(occupant: FieldOccupant, options: PlaceOptions = {}): void {
     this.endTap();
+    if (occupant.kind === 'iso-dep') occupant.card.powerUp();
+    this.leaveAfterExchanges = options.leaveAfterExchanges ?? null;
     this.occupant = occupant;
     this.placedAt = performance.now();
     this.armPoll();
@@ -294,7 +345,13 @@ export class Pn532Emulator implements I2cTransport {
       case CMD.InListPassiveTarget: {
         const [maxTg, brTy] = params;
         if (maxTg === undefined || maxTg < 1 || maxTg > 2 || brTy !== BRTY_106_TYPE_A) return syntaxError();
+        this.target = null;
         return this.startPoll((data, afterMs) => respond(data, afterMs));
+      }
+      case CMD.InDataExchange: {
+        const [tg, ...apdu] = params;
+        if (tg === undefined) return syntaxError();
+        return this.dataExchange(tg, Uint8Array.from(apdu), respond);
       }
       default:
         return syntaxError();
@@ -325,7 +382,10 @@ export class Pn532Emulator implements I2cTransport {
       poll.timer = this.later(nextAttempt * this.activationAttemptMs - elapsed, () => {
         if (!this.occupant) return this.armPoll(); // taken away before the attempt reached it
         this.poll = null;
-        poll.respond(encodeTargetA(activate(this.occupant, 1)), this.cardActivationMs);
+        const target = activate(this.occupant, 1);
+        // An ISO/IEC 14443-4 card is also sent RATS; the PN532 then waits up to the FWT its ATS announces.
+        this.target = { occupant: this.occupant, fwtMs: frameWaitingMs(target.ats ? fwiFromAts(target.ats) : 4) };
+        poll.respond(encodeTargetA(target), this.cardActivationMs + (target.ats ? ratsAtsMs(target.ats.length + 1) : 0));
       });
     } else if (poll.attempts !== Infinity) {
       // Empty field, or a card that arrived after the last attempt: the retries end with no target.
@@ -334,6 +394,23 @@ export class Pn532Emulator implements I2cTransport {
         poll.respond([0], 0);
       });
     }
+  }
+
+  /**
+   * InDataExchange to the activated target: the card model's answer after the modelled air and processing
+   * time, or status 01 (timeout) after the FWT when the card has left the field or does not speak ISO-DEP.
+   */
+  private dataExchange(tg: number, apdu: Uint8Array, respond: (data: number[], afterMs?: number) => void): void {
+    const target = this.target;
+    if (!target || tg !== 1) return respond([STATUS_NO_TARGET]);
+    this.exchangeTotal += 1;
+    if (this.leaveAfterExchanges === 0) this.remove();
+    if (target.occupant !== this.occupant || target.occupant.kind !== 'iso-dep') {
+      return respond([STATUS_TIMEOUT], this.processingMs + target.fwtMs);
+    }
+    const { response, processingMs } = target.occupant.card.exchange(apdu);
+    respond([STATUS_OK, ...response], this.processingMs + isoDepExchangeMs(apdu.length, response.length, processingMs));
+    if (this.leaveAfterExchanges !== null && --this.leaveAfterExchanges === 0) this.remove();
   }
 
   private respond(data: number[]): void {

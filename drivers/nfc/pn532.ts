@@ -3,11 +3,14 @@ import type { DigitalInput } from '../gpio/types';
 import {
   CMD,
   ResponseError,
+  inDataExchangeParams,
   inListPassiveTargetParams,
   maxRetriesParams,
   parseFirmwareVersion,
+  parseInDataExchange,
   parseInListPassiveTargetA,
   samConfigurationParams,
+  type DataExchangeResult,
   type FirmwareVersion,
   type TypeATarget,
 } from './commands';
@@ -120,6 +123,15 @@ export class Pn532 {
   async inListPassiveTargetA(signal?: AbortSignal): Promise<TypeATarget | null> {
     const data = await this.command(CMD.InListPassiveTarget, inListPassiveTargetParams(), { expect: INLIST_EXPECT, signal });
     return this.parsed(data, parseInListPassiveTargetA);
+  }
+
+  /**
+   * One APDU to the target `tg` activated by the last poll, through the PN532's ISO/IEC 14443-4 handling.
+   * `expect` is the response length the caller foresees, so that the first read usually holds all of it.
+   */
+  async inDataExchange(tg: number, apdu: Uint8Array, opts: { expect: number; timeoutMs?: number; signal?: AbortSignal }): Promise<DataExchangeResult> {
+    const data = await this.command(CMD.InDataExchange, inDataExchangeParams(tg, apdu), { ...opts, expect: 1 + opts.expect });
+    return this.parsed(data, parseInDataExchange);
   }
 
   /** Diagnose NumTst 0x00, the communication line test: the PN532 echoes `payload` back. */

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { IsoDepCard } from './cards/iso-dep';
 import type { TypeATarget } from './commands';
 
 /** What the emulated antenna sees: nothing, one card, or a phone that shows a fresh random UID each time. */
@@ -9,7 +10,12 @@ export interface CardInField {
   sak: number;
   ats?: Uint8Array;
 }
-export type FieldOccupant = CardInField | { kind: 'phone' };
+/** A card model that speaks ISO/IEC 14443-4 (DESFire EV3, NTAG 424 DNA): anticollision and APDUs come from it. */
+export interface IsoDepInField {
+  kind: 'iso-dep';
+  card: IsoDepCard;
+}
+export type FieldOccupant = CardInField | IsoDepInField | { kind: 'phone' };
 
 /** Parses "04A1B2C3D4E5F6" / "04:a1:…" into 4, 7 or 10 bytes, or says what is wrong with it. */
 export function parseUidHex(uid: string): Uint8Array {
@@ -33,6 +39,7 @@ export function activate(occupant: FieldOccupant, tg: number): TypeATarget {
     const { uid, atqa, sak, ats } = occupant;
     return ats ? { tg, atqa, sak, uid, ats } : { tg, atqa, sak, uid };
   }
+  if (occupant.kind === 'iso-dep') return { tg, ...occupant.card.activate() };
   return {
     tg,
     atqa: Uint8Array.from([0x00, 0x04]),

@@ -12,6 +12,9 @@ export const INS_ISO_SELECT = 0xa4;
 export const SW1_NATIVE = 0x91;
 export const SW_OK = 0x9000;
 
+/** The NDEF application of NFC Forum Type 4 tags, NTAG 424 DNA's one application (AN12196 Table 14 step 1). */
+export const NTAG424_DF_NAME = Uint8Array.from([0xd2, 0x76, 0x00, 0x00, 0x85, 0x01, 0x01]);
+
 /** Native status codes (SW2 after SW1 = 91) the gate acts on. */
 export const NATIVE = {
   ok: 0x00,
