@@ -98,7 +98,7 @@ export async function startGate(loaded: LoadedConfig, options: StartOptions = {}
   // --- Feature modules, in start order. Each registers its own stop with onStop. ---
 
   // Card reader (issue #3): the PN532 on I2C, or its emulator in sim mode behind POST /api/sim/nfc.
-  const cards = await startCardReader({ config: config.cards, mode, gpio: gpio.backend, bus, log, health, siteKey: keys.siteKey, bench });
+  const cards = await startCardReader({ config: config.cards, mode, gpio: gpio.backend, bus, log, health, siteKey: keys.siteKey, bench, keysDir: loaded.keysDir, site: config.gate.site });
   devices.push({ device: 'nfc', real: cards.emulator === null, detail: cards.description });
 
   // Store, access decisions, consent, audit log and admin API (issue #4): cards open the door through it.
@@ -106,7 +106,7 @@ export async function startGate(loaded: LoadedConfig, options: StartOptions = {}
   onStop('privacy', () => privacy.stop());
   // Registered after the privacy core so that it stops first: a tap during shutdown must not reach a closing store.
   onStop('cards', () => cards.stop());
-  cards.reader.onCard((cardHash) => privacy.access.presentCard(cardHash));
+  cards.reader.onCard((cardHash, proof, failure) => privacy.access.presentCard(cardHash, proof, failure));
   bench?.mount('/api/admin/', privacy.admin.handle);
   // Cloud link (issue #5): only with a broker url; events from before it started still go out (bus.since).
   const cloudTargets = { door, status: () => state.snapshot(), credentials: privacy.credentials, revokeResident: (id: string) => privacy.registry.revoke(id).receipt, withdrawConsent: (id: string) => privacy.ledger.withdraw(id) };

@@ -15,11 +15,18 @@ export const DENY_REASONS = [
   'expired',
   'outside-schedule',
   'no-consent',
+  'card-not-authentic',
 ] as const;
 export type DenyReason = (typeof DENY_REASONS)[number];
 
+/**
+ * How a card proved itself: its UID alone, AES authentication, or it failed authentication (a clone, another
+ * site's card, a torn transaction). Absent means `uid`.
+ */
+export type CardProof = 'uid' | 'secure' | 'failed';
+
 /** What was held up to the gate: a card (as its keyed hash) or a face the vision pipeline matched. */
-export type Presented = { method: 'card'; cardHash: string } | { method: 'face'; residentId: string };
+export type Presented = { method: 'card'; cardHash: string; proof?: CardProof } | { method: 'face'; residentId: string };
 
 export interface DecisionInput {
   policy: AccessPolicy;
@@ -37,7 +44,9 @@ export type Decision =
 
 /** The key failures are counted under: the card hash, or the matched resident for a face. */
 export function rateLimitKey(presented: Presented): string {
-  return presented.method === 'card' ? `card:${presented.cardHash}` : `face:${presented.residentId}`;
+  if (presented.method === 'face') return `face:${presented.residentId}`;
+  // Failed proofs count apart from the card they imitate, so a clone tapped at the gate cannot lock out the genuine card.
+  return presented.proof === 'failed' ? `card-unproven:${presented.cardHash}` : `card:${presented.cardHash}`;
 }
 
 /** Reasons that count as a failed attempt; refusals caused by the gate's own state do not. */
@@ -54,6 +63,7 @@ export function decide(input: DecisionInput): Decision {
   if (!policy.methods.has(method)) return deny('method-disabled');
   if (doorMode === 'lockdown') return deny('lockdown');
   if (isRateLimited(input.rateLimit, policy.rateLimit, rateLimitKey(presented), now.getTime())) return deny('rate-limited');
+  if (presented.method === 'card' && presented.proof === 'failed') return deny('card-not-authentic');
   if (!resident) return deny('unknown');
   if (resident.revokedAt) return deny('revoked');
   if (resident.validFrom && now.getTime() < Date.parse(resident.validFrom)) return deny('not-yet-valid');

@@ -2,7 +2,7 @@ import type { DoorPort } from '../door/port';
 import type { EventBus } from '../events/bus';
 import type { Resident } from '../store/records';
 import type { GateStore } from '../store/store';
-import { countsAsFailure, decide, rateLimitKey, type Decision, type Presented } from './decide';
+import { countsAsFailure, decide, rateLimitKey, type CardProof, type Decision, type Presented } from './decide';
 import type { AccessPolicy } from './policy';
 import { emptyRateLimitState, recordFailure, recordSuccess, type RateLimitState } from './rate-limit';
 
@@ -33,8 +33,13 @@ export class AccessService {
     this.now = deps.now ?? (() => new Date());
   }
 
-  presentCard(cardHash: string): Decision {
-    return this.present({ method: 'card', cardHash }, this.deps.store.residentByCard(cardHash), { credential: cardHash });
+  /** `failure` says why a failed proof failed (wrong-key, torn…); every card decision says which proof it had. */
+  presentCard(cardHash: string, proof: CardProof = 'uid', failure?: string): Decision {
+    return this.present({ method: 'card', cardHash, proof }, this.deps.store.residentByCard(cardHash), {
+      credential: cardHash,
+      proof,
+      ...(failure ? { failure } : {}),
+    });
   }
 
   presentFace(match: FaceMatch): Decision {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseIsoTime } from '../store/iso-time';
 
 const int = (min: number, max: number, dflt: number, unit: string) =>
   z
@@ -34,6 +35,26 @@ export const cardsSchema = z
     ackTimeoutMs: int(5, 1000, 30, 'ms'),
     /** Must cover a whole poll with an empty field: (passiveActivationRetries + 1) activation attempts. */
     responseTimeoutMs: int(50, 10_000, 1000, 'ms'),
+    /**
+     * uid: a card is its UID (any card with the same UID opens: clonable). secure: only cards that pass AES
+     * authentication (DESFire EV2/EV3, NTAG 424 DNA issued for this site). both: migration, secure cards
+     * authenticated and UID-only cards still accepted, until `uidUntil` when given.
+     */
+    mode: z.enum(['uid', 'secure', 'both']).default('uid'),
+    /** In `both` mode, the moment UID-only cards stop opening (ISO-8601; a date alone means its start, UTC). */
+    uidUntil: z
+      .string()
+      .superRefine((v, ctx) => {
+        const parsed = parseIsoTime(v);
+        if ('error' in parsed) ctx.addIssue({ code: 'custom', message: parsed.error });
+      })
+      .optional(),
+    /** The card key version: cards are issued with it, and its master (card-master-v<N>.key) must be in keysDir. */
+    keyVersion: z.number().int('must be a whole number').min(1, 'key versions are 1..255').max(255, 'key versions are 1..255').default(1),
+    /** Older key versions still accepted while cards are rekeyed. Leave empty after a gate is lost or stolen. */
+    acceptOldKeyVersions: z.array(z.number().int().min(1, 'key versions are 1..255').max(255, 'key versions are 1..255')).max(8, 'at most 8 old key versions').default([]),
+    /** A whole secure transaction (select, authentications) must end within this; otherwise no grant. */
+    secureTimeoutMs: int(50, 5000, 500, 'ms'),
     /** Re-initialisation after a fault waits initialMs, doubling per consecutive failure up to maxMs. */
     backoff: z
       .strictObject({
@@ -43,6 +64,8 @@ export const cardsSchema = z
       .refine((b) => b.maxMs >= b.initialMs, { message: 'maxMs must be at least initialMs' })
       .prefault({}),
   })
+  .refine((c) => c.mode === 'both' || c.uidUntil === undefined, { message: 'uidUntil only applies to mode "both"', path: ['uidUntil'] })
+  .refine((c) => !c.acceptOldKeyVersions.includes(c.keyVersion), { message: 'must not repeat keyVersion', path: ['acceptOldKeyVersions'] })
   .prefault({});
 
 export type CardsConfig = z.output<typeof cardsSchema>;

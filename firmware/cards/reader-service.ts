@@ -1,14 +1,18 @@
+import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { DigitalInput } from '../../drivers/gpio/types';
-import type { TypeATarget } from '../../drivers/nfc/commands';
+import { DATA_EXCHANGE_TIMEOUT, type TypeATarget } from '../../drivers/nfc/commands';
 import { Pn532, Pn532Error } from '../../drivers/nfc/pn532';
 import type { I2cTransport } from '../../drivers/nfc/transport';
+import type { CardProof } from '../access/decide';
 import { hashCardUid, isRandomUid, normaliseUid } from '../credentials/card-id';
 import type { EventBus } from '../events/bus';
 import type { MethodHealth } from '../health';
 import type { Logger } from '../log';
 import { backoffMs } from './backoff';
+import { cardModePolicy, classifySecureTap, type CardModePolicy } from './card-mode';
 import type { CardsConfig } from './config';
+import { beginTransaction, continueTransaction, type CardReply, type KeyRing, type SecureOutcome } from './secure/transaction';
 import { NO_TAP, tapStep, type Sighting, type TapEvent, type TapState } from './tap-tracker';
 
 export interface CardReaderOptions {
@@ -21,10 +25,22 @@ export interface CardReaderOptions {
   config: CardsConfig;
   /** The PN532 IRQ line, when wired (config `irqPin`). */
   irq?: DigitalInput;
+  /** The site's card keys (firmware/keys/card-keys.ts): required in `secure` and `both` modes. */
+  cardKeys?: KeyRing;
 }
 
-/** The return value is ignored, except that a returned promise's rejection is caught and logged. */
-type CardListener = (cardHash: string) => unknown;
+/**
+ * Called with the hash of every card presented (not those claimed by `nextTap`) and how it proved itself;
+ * a failed proof comes with its reason. The return value is ignored, except that a returned promise's
+ * rejection is caught and logged.
+ */
+type CardListener = (cardHash: string, proof: CardProof, failure?: string) => unknown;
+
+/** What the last poll's card turned out to be, so a card held in the field is not authenticated again. */
+interface Presence {
+  shownHash: string;
+  sighting: Sighting;
+}
 
 interface TapWaiter {
   resolve: (cardHash: string) => void;
@@ -45,9 +61,13 @@ export class CardReaderService {
   private loop: Promise<void> | undefined;
   private abort = new AbortController();
   private degradedReason: string | null = null;
+  private readonly policy: CardModePolicy;
+  private presence: Presence | null = null;
 
   constructor(private readonly options: CardReaderOptions) {
     const { config, transport, irq } = options;
+    this.policy = cardModePolicy(config);
+    if (config.mode !== 'uid' && !options.cardKeys) throw new Error(`cards.mode "${config.mode}" needs the site's card keys`);
     this.pn532 = new Pn532(transport, {
       address: config.address,
       ackTimeoutMs: config.ackTimeoutMs,
@@ -112,7 +132,7 @@ export class CardReaderService {
           log.info({ firmware: `${fw.version}.${fw.revision}` }, 'PN532 card reader initialised');
         }
         const target = await this.pn532.inListPassiveTargetA(signal);
-        this.observe(this.sight(target));
+        this.observe(await this.sight(target, signal));
         failures = 0;
         this.recovered();
         await sleep(config.pollIntervalMs, signal);
@@ -126,22 +146,59 @@ export class CardReaderService {
     }
   }
 
-  /** The only place a raw UID exists: it is normalised and hashed, or recognised as random, right here. */
-  private sight(target: TypeATarget | null): Sighting {
+  /**
+   * The only place a raw UID exists: it is normalised and hashed, or recognised as random, right here. In
+   * secure and both modes the card is authenticated first, once per tap: a card still in the field at the
+   * next poll, showing the same UID, keeps what its tap was found to be.
+   */
+  private async sight(target: TypeATarget | null, signal: AbortSignal): Promise<Sighting> {
     if (!target) return { kind: 'empty' };
     const uid = normaliseUid(target.uid);
-    if (isRandomUid(uid)) return { kind: 'random-uid' };
-    return { kind: 'card', card: hashCardUid(this.options.siteKey, uid) };
+    const { siteKey, cardKeys } = this.options;
+    if (!cardKeys || this.policy.mode === 'uid') {
+      return isRandomUid(uid) ? { kind: 'random-uid' } : { kind: 'card', card: hashCardUid(siteKey, uid), proof: 'uid' };
+    }
+    const shownHash = hashCardUid(siteKey, uid);
+    if (this.presence?.shownHash === shownHash && this.tap.present) return this.presence.sighting;
+    const outcome = target.ats ? await this.transact(target, cardKeys, signal) : ({ kind: 'not-iso-dep' } as const);
+    const sighting = classifySecureTap(this.policy, outcome, { hash: shownHash, random: isRandomUid(uid) }, (real) => hashCardUid(siteKey, real), Date.now());
+    this.presence = { shownHash, sighting };
+    return sighting;
+  }
+
+  /**
+   * Runs the secure transaction (firmware/cards/secure/transaction.ts) over InDataExchange: the pure step
+   * machine decides, this only carries bytes and the deadline. A card that stops answering, or a PN532 that
+   * does not answer in time, ends it without a verdict; bus faults go up to the poll loop as reader faults.
+   */
+  private async transact(target: TypeATarget, keys: KeyRing, signal: AbortSignal): Promise<SecureOutcome> {
+    const deadline = Date.now() + this.options.config.secureTimeoutMs;
+    let step = beginTransaction({ anticollisionUid: target.uid, keys, randoms: [new Uint8Array(randomBytes(16)), new Uint8Array(randomBytes(16))] });
+    while (step.kind === 'send') {
+      const timeoutMs = deadline - Date.now();
+      if (timeoutMs <= 0) return { kind: 'interrupted', failure: 'timeout' };
+      let reply: CardReply;
+      try {
+        const answer = await this.pn532.inDataExchange(target.tg, step.apdu, { expect: step.expect, timeoutMs, signal });
+        reply = answer.status === 0 ? { kind: 'data', bytes: answer.data } : answer.status === DATA_EXCHANGE_TIMEOUT ? { kind: 'no-answer' } : { kind: 'rf-error' };
+      } catch (err) {
+        if (err instanceof Pn532Error && err.code === 'timeout') return { kind: 'interrupted', failure: 'timeout' };
+        throw err;
+      }
+      step = continueTransaction(step.state, reply);
+    }
+    return step.outcome;
   }
 
   private observe(sighting: Sighting): void {
     const step = tapStep(this.tap, sighting, this.options.config.removeAfterMisses);
     this.tap = step.state;
+    if (!this.tap.present) this.presence = null;
     for (const event of step.events) this.publish(event);
   }
 
   private publish(event: TapEvent): void {
-    const { bus, log } = this.options;
+    const { bus } = this.options;
     if (event.kind === 'refused-random-uid') {
       bus.emit({ type: 'card.refused', reason: 'random-uid' });
       return;
@@ -151,17 +208,32 @@ export class CardReaderService {
       return;
     }
     const waiter = this.waiters.shift();
-    bus.emit({ type: 'card.presented', reason: waiter ? 'enrolment' : 'tap', data: { card: event.card } });
+    if (event.kind === 'not-authentic') {
+      bus.emit({ type: 'card.refused', reason: 'card-not-authentic', data: { card: event.card, failure: event.failure } });
+      if (waiter) {
+        clearTimeout(waiter.timer);
+        waiter.reject(new Error(`the card presented is not authentic (${event.failure}); nothing was enrolled`));
+        return;
+      }
+      return this.notify(event.card, 'failed', event.failure);
+    }
+    const proof = event.proof ?? 'uid';
+    // In uid mode every card is a UID card: the proof is said only where there is a choice.
+    bus.emit({ type: 'card.presented', reason: waiter ? 'enrolment' : 'tap', data: { card: event.card, ...(this.policy.mode === 'uid' ? {} : { proof }) } });
     if (waiter) {
       clearTimeout(waiter.timer);
       waiter.resolve(event.card);
       return;
     }
+    this.notify(event.card, proof);
+  }
+
+  private notify(card: string, proof: CardProof, failure?: string): void {
     // A failing listener must neither stop the others nor, as an unhandled rejection, the daemon.
-    const failed = (err: unknown): void => log.error({ card: event.card, err: (err as Error)?.message }, 'card listener failed');
+    const failed = (err: unknown): void => this.options.log.error({ card, err: (err as Error)?.message }, 'card listener failed');
     for (const listener of this.cardListeners) {
       try {
-        void Promise.resolve(listener(event.card)).catch(failed);
+        void Promise.resolve(listener(card, proof, failure)).catch(failed);
       } catch (err) {
         failed(err);
       }

@@ -4,10 +4,11 @@ import { Pn532Emulator } from '../../drivers/nfc/pn532-emulator';
 import type { BenchServer } from '../bench/server';
 import type { EventBus } from '../events/bus';
 import type { MethodHealth } from '../health';
-import { HttpError, readJson, sendJson } from '../http/json';
+import { keyRingFrom, loadCardMasters } from '../keys/card-keys';
 import type { Logger } from '../log';
 import type { CardsConfig } from './config';
 import { CardReaderService } from './reader-service';
+import { registerSimCardRoutes } from './sim-routes';
 
 export interface CardReaderStartOptions {
   config: CardsConfig;
@@ -18,6 +19,9 @@ export interface CardReaderStartOptions {
   health: MethodHealth;
   siteKey: Uint8Array;
   bench: BenchServer | null;
+  /** Where the card masters are (card-master-v<N>.key), and the site they are diversified for; needed in secure modes. */
+  keysDir?: string;
+  site?: string;
 }
 
 export interface StartedCardReader {
@@ -29,8 +33,6 @@ export interface StartedCardReader {
   stop(): Promise<void>;
 }
 
-const DEFAULT_HOLD_MS = 500;
-
 /**
  * Starts the card reader on the real PN532 (/dev/i2c-N, IRQ on a GPIO when configured) or, in sim mode,
  * on the PN532 emulator, which the bench's `POST /api/sim/nfc` taps cards on. Either way the reader
@@ -38,41 +40,36 @@ const DEFAULT_HOLD_MS = 500;
  */
 export async function startCardReader(opts: CardReaderStartOptions): Promise<StartedCardReader> {
   const { config, mode } = opts;
+  // Secure modes need the card masters; sim mode makes one for the bench's genuine cards whatever the mode.
+  const versions = { current: config.keyVersion, acceptOld: config.acceptOldKeyVersions };
+  const { keysDir, site } = opts;
+  if (config.mode !== 'uid' && (keysDir === undefined || site === undefined)) throw new Error(`cards.mode "${config.mode}" needs the keys folder and the site id`);
+  const masters = keysDir !== undefined && (config.mode !== 'uid' || mode === 'sim') ? loadCardMasters(keysDir, versions, mode === 'sim') : null;
+  const cardKeys = masters && site !== undefined && config.mode !== 'uid' ? keyRingFrom(masters, versions, site) : undefined;
   const emulator = mode === 'sim' ? new Pn532Emulator({ address: config.address }) : null;
   const transport = emulator ?? (await openI2cBusTransport(config.i2cBus));
   const irq =
     config.irqPin === undefined ? undefined : emulator ? emulator.irq : opts.gpio.input('nfcIrq', { pin: config.irqPin, activeLow: true, debounceMs: 0 });
-  const reader = new CardReaderService({ transport, bus: opts.bus, log: opts.log, health: opts.health, siteKey: opts.siteKey, config, ...(irq ? { irq } : {}) });
+  const reader = new CardReaderService({
+    transport,
+    bus: opts.bus,
+    log: opts.log,
+    health: opts.health,
+    siteKey: opts.siteKey,
+    config,
+    ...(irq ? { irq } : {}),
+    ...(cardKeys ? { cardKeys } : {}),
+  });
   if (emulator && opts.bench) {
-    opts.bench.route('POST', '/api/sim/nfc', async (req, res) => {
-      const { uid, holdMs = DEFAULT_HOLD_MS } = await readJson(req);
-      // The message does not echo the value: it may be a real card's UID.
-      if (typeof uid !== 'string') throw new HttpError(400, 'uid must be a string of 4, 7 or 10 bytes of hex (8, 14 or 20 hex digits)');
-      if (typeof holdMs !== 'number' || !Number.isInteger(holdMs) || holdMs < 1 || holdMs > 60_000) {
-        throw new HttpError(400, `holdMs=${JSON.stringify(holdMs)} must be a whole number of ms from 1 to 60000`);
-      }
-      try {
-        void emulator.tap(uid, holdMs);
-      } catch {
-        throw new HttpError(400, 'uid must be 4, 7 or 10 bytes of hex (8, 14 or 20 hex digits)');
-      }
-      sendJson(res, 200, { ok: true, holdMs });
-    });
-    // The reader's cable pulled and plugged back in, to see the card method degrade and recover.
-    opts.bench.route('POST', '/api/sim/nfc/reader', async (req, res) => {
-      const { connected } = await readJson(req);
-      if (typeof connected !== 'boolean') throw new HttpError(400, `connected=${JSON.stringify(connected)} must be true or false`);
-      if (connected) emulator.plugIn();
-      else emulator.unplug();
-      sendJson(res, 200, { ok: true, connected });
-    });
+    const cardMaster = masters?.get(config.keyVersion);
+    registerSimCardRoutes(opts.bench, emulator, cardMaster && site !== undefined ? { site, keyVersion: config.keyVersion, cardMaster } : null);
   }
   reader.start();
   const where = `I2C bus ${config.i2cBus} @0x${config.address.toString(16)}, ${config.irqPin === undefined ? 'status polling' : `IRQ on GPIO ${config.irqPin}`}`;
   return {
     reader,
     emulator,
-    description: emulator ? `PN532 emulator (${config.irqPin === undefined ? 'status polling' : 'IRQ'})` : `PN532 on ${where}`,
+    description: `${emulator ? `PN532 emulator (${config.irqPin === undefined ? 'status polling' : 'IRQ'})` : `PN532 on ${where}`}, cards: ${config.mode === 'uid' ? 'uid' : `${config.mode}, key version ${config.keyVersion}`}`,
     async stop() {
       await reader.stop();
       await transport.close();

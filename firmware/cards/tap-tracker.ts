@@ -2,25 +2,47 @@
  * Tap semantics as a pure step function: what one poll of the field means, given what was there before.
  * Cards are known only by their keyed hash here; a random-UID phone is one presence whatever UID it shows.
  */
-export type Sighting = { kind: 'card'; card: string } | { kind: 'random-uid' } | { kind: 'empty' };
+
+/** How a card proved itself: by its UID alone, or by AES authentication (cards.mode secure/both). */
+export type CardProof = 'uid' | 'secure';
+
+export type Sighting =
+  | { kind: 'card'; card: string; proof?: CardProof }
+  /** A card that failed (or did not finish) secure authentication; `card` is the hash of the UID it showed. */
+  | { kind: 'not-authentic'; card: string; failure: string }
+  | { kind: 'random-uid' }
+  | { kind: 'empty' };
 
 export interface TapState {
-  /** What is in the field: a card hash, 'random-uid', or nothing. */
+  /** What is in the field: a card hash, an unproven card, 'random-uid', or nothing. */
   present: { key: string; misses: number } | null;
 }
 
-export type TapEvent = { kind: 'presented'; card: string } | { kind: 'removed'; card: string } | { kind: 'refused-random-uid' };
+export type TapEvent =
+  | { kind: 'presented'; card: string; proof?: CardProof }
+  | { kind: 'not-authentic'; card: string; failure: string }
+  | { kind: 'removed'; card: string }
+  | { kind: 'refused-random-uid' };
 
 export const NO_TAP: TapState = { present: null };
 
 const RANDOM_KEY = 'random-uid';
+/** An unproven card is tracked apart from the genuine card with the same UID, and leaves silently. */
+const UNPROVEN = 'unproven:';
 
 function leaving(key: string): TapEvent[] {
-  return key === RANDOM_KEY ? [] : [{ kind: 'removed', card: key }];
+  return key === RANDOM_KEY || key.startsWith(UNPROVEN) ? [] : [{ kind: 'removed', card: key }];
+}
+
+function keyOf(sighting: Exclude<Sighting, { kind: 'empty' }>): string {
+  if (sighting.kind === 'card') return sighting.card;
+  return sighting.kind === 'not-authentic' ? `${UNPROVEN}${sighting.card}` : RANDOM_KEY;
 }
 
 function arriving(sighting: Exclude<Sighting, { kind: 'empty' }>): TapEvent {
-  return sighting.kind === 'card' ? { kind: 'presented', card: sighting.card } : { kind: 'refused-random-uid' };
+  if (sighting.kind === 'card') return { kind: 'presented', card: sighting.card, ...(sighting.proof ? { proof: sighting.proof } : {}) };
+  if (sighting.kind === 'not-authentic') return { kind: 'not-authentic', card: sighting.card, failure: sighting.failure };
+  return { kind: 'refused-random-uid' };
 }
 
 export function tapStep(state: TapState, sighting: Sighting, removeAfterMisses: number): { state: TapState; events: TapEvent[] } {
@@ -31,7 +53,7 @@ export function tapStep(state: TapState, sighting: Sighting, removeAfterMisses: 
     if (misses < removeAfterMisses) return { state: { present: { key: present.key, misses } }, events: [] };
     return { state: NO_TAP, events: leaving(present.key) };
   }
-  const key = sighting.kind === 'card' ? sighting.card : RANDOM_KEY;
+  const key = keyOf(sighting);
   const next: TapState = { present: { key, misses: 0 } };
   if (present?.key === key) return { state: next, events: [] };
   return { state: next, events: [...(present ? leaving(present.key) : []), arriving(sighting)] };

@@ -29,18 +29,27 @@ const EXPECTED_LENGTH: Record<keyof typeof KEY_FILES, (n: number) => boolean> = 
 };
 
 export function readKeyFile(dir: string, which: keyof typeof KEY_FILES): Uint8Array {
-  const path = join(dir, KEY_FILES[which]);
+  return readKeyAt(join(dir, KEY_FILES[which]), which, EXPECTED_LENGTH[which]);
+}
+
+/** One line of base64 in a 0600 file; any other mode, or a wrong length, is refused with the reason. */
+export function readKeyAt(path: string, label: string, validLength: (n: number) => boolean): Uint8Array {
   if (!existsSync(path)) throw new Error(`key file ${path} is missing (run scripts/provision, or start in sim mode to generate one)`);
   const mode = statSync(path).mode & 0o777;
   if ((mode & 0o077) !== 0) throw new Error(`key file ${path} has mode ${mode.toString(8)}; it must be 0600 (readable by the service user only)`);
   const bytes = new Uint8Array(Buffer.from(readFileSync(path, 'utf8').trim(), 'base64'));
-  if (!EXPECTED_LENGTH[which](bytes.length)) throw new Error(`key file ${path} holds ${bytes.length} bytes, which is not a valid ${which} key`);
+  if (!validLength(bytes.length)) throw new Error(`key file ${path} holds ${bytes.length} bytes, which is not a valid ${label} key`);
   return bytes;
 }
 
 export function writeKeyFile(dir: string, which: keyof typeof KEY_FILES, bytes: Uint8Array): string {
+  return writeKeyAt(dir, KEY_FILES[which], bytes);
+}
+
+/** Creates `dir/name` (0600, never over an existing file) holding `bytes` as one line of base64. */
+export function writeKeyAt(dir: string, name: string, bytes: Uint8Array): string {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const path = join(dir, KEY_FILES[which]);
+  const path = join(dir, name);
   writeFileSync(path, Buffer.from(bytes).toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
   chmodSync(path, 0o600);
   return path;
