@@ -27,11 +27,12 @@ export type TapEvent =
 export const NO_TAP: TapState = { present: null };
 
 const RANDOM_KEY = 'random-uid';
-/** An unproven card is tracked apart from the genuine card with the same UID, and leaves silently. */
+/** An unproven card is tracked apart from the genuine card with the same UID; it leaves as that UID's hash. */
 const UNPROVEN = 'unproven:';
 
 function leaving(key: string): TapEvent[] {
-  return key === RANDOM_KEY || key.startsWith(UNPROVEN) ? [] : [{ kind: 'removed', card: key }];
+  if (key === RANDOM_KEY) return [];
+  return [{ kind: 'removed', card: key.startsWith(UNPROVEN) ? key.slice(UNPROVEN.length) : key }];
 }
 
 function keyOf(sighting: Exclude<Sighting, { kind: 'empty' }>): string {

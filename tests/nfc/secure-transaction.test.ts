@@ -3,6 +3,7 @@ import { Ntag424Dna } from '../../drivers/nfc/cards/ntag424-dna';
 import { cardModePolicy, classifySecureTap, uidCardsAccepted } from '../../firmware/cards/card-mode';
 import { cardAuthKey, siteReadKey, systemIdentifier, diversificationInput } from '../../firmware/cards/secure/postern-app';
 import { beginTransaction, continueTransaction, isRandomId } from '../../firmware/cards/secure/transaction';
+import { NO_TAP, tapStep, type Sighting, type TapEvent, type TapState } from '../../firmware/cards/tap-tracker';
 import { keyVersionStatus } from '../../firmware/keys/card-keys';
 import { card, MASTER, rnd16, runTransaction, SITE, siteKeys, UID } from '../helpers/secure-cards';
 
@@ -119,5 +120,30 @@ describe('what a tap means in each card mode (pure)', () => {
 
   test('an impossible uidUntil is refused by name', () => {
     expect(() => cardModePolicy({ mode: 'both', uidUntil: '2027-02-30' })).toThrow(/cards.uidUntil has day 30/);
+  });
+});
+
+describe('tap semantics of unproven cards', () => {
+  function run(sightings: Sighting[]): TapEvent[] {
+    let state: TapState = NO_TAP;
+    const events: TapEvent[] = [];
+    for (const s of sightings) {
+      const step = tapStep(state, s, 2);
+      state = step.state;
+      events.push(...step.events);
+    }
+    return events;
+  }
+  const clone: Sighting = { kind: 'not-authentic', card: 'a', failure: 'wrong-key' };
+  test('one denial per tap however long it is held; it leaves as its UID hash; the genuine card after it is a new tap', () => {
+    expect(run([clone, clone, clone, { kind: 'empty' }, { kind: 'empty' }])).toEqual([
+      { kind: 'not-authentic', card: 'a', failure: 'wrong-key' },
+      { kind: 'removed', card: 'a' },
+    ]);
+    expect(run([clone, { kind: 'card', card: 'a', proof: 'secure' }])).toEqual([
+      { kind: 'not-authentic', card: 'a', failure: 'wrong-key' },
+      { kind: 'removed', card: 'a' },
+      { kind: 'presented', card: 'a', proof: 'secure' },
+    ]);
   });
 });
