@@ -4,6 +4,7 @@ import { probeHardware, resolveHardwareMode } from '../drivers/detect';
 import { openGateGpio, type GateGpio } from '../drivers/gpio';
 import { BenchServer } from './bench/server';
 import { startPrivacyCore } from './admin/start';
+import { registerCardIssuing } from './cards/issue-routes';
 import { startCardReader, type StartedCardReader } from './cards/start';
 import { startCloud } from './cloud/start';
 import type { LoadedConfig } from './config/load';
@@ -107,6 +108,8 @@ export async function startGate(loaded: LoadedConfig, options: StartOptions = {}
   // Registered after the privacy core so that it stops first: a tap during shutdown must not reach a closing store.
   onStop('cards', () => cards.stop());
   cards.reader.onCard((cardHash, proof, failure) => privacy.access.presentCard(cardHash, proof, failure));
+  // Issuing and rekeying secure cards: the issuer master comes with each request and is never kept.
+  registerCardIssuing(privacy.admin, { reader: cards.reader, keys: cards.issuingKeys, registry: privacy.registry, store: privacy.store, bus });
   bench?.mount('/api/admin/', privacy.admin.handle);
   // Cloud link (issue #5): only with a broker url; events from before it started still go out (bus.since).
   const cloudTargets = { door, status: () => state.snapshot(), credentials: privacy.credentials, revokeResident: (id: string) => privacy.registry.revoke(id).receipt, withdrawConsent: (id: string) => privacy.ledger.withdraw(id) };

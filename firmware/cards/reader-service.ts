@@ -12,6 +12,7 @@ import type { Logger } from '../log';
 import { backoffMs } from './backoff';
 import { cardModePolicy, classifySecureTap, type CardModePolicy } from './card-mode';
 import type { CardsConfig } from './config';
+import { IssueError, type Transceive } from './secure/issue';
 import { beginTransaction, continueTransaction, type CardReply, type KeyRing, type SecureOutcome } from './secure/transaction';
 import { NO_TAP, tapStep, type Sighting, type TapEvent, type TapState } from './tap-tracker';
 
@@ -35,6 +36,20 @@ export interface CardReaderOptions {
  * rejection is caught and logged.
  */
 type CardListener = (cardHash: string, proof: CardProof, failure?: string) => unknown;
+
+/** Work on the next ISO/IEC 14443-4 card tapped (issuing, rekeying): it gets the card's APDU channel. */
+export interface CardChannel {
+  transceive: Transceive;
+  anticollisionUid: Uint8Array;
+}
+export type CardJob<T> = (card: CardChannel) => Promise<{ uid: Uint8Array; result: T }>;
+
+interface PendingJob {
+  run: CardJob<unknown>;
+  resolve: (done: { cardHash: string; result: unknown }) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+}
 
 /** What the last poll's card turned out to be, so a card held in the field is not authenticated again. */
 interface Presence {
@@ -63,6 +78,9 @@ export class CardReaderService {
   private degradedReason: string | null = null;
   private readonly policy: CardModePolicy;
   private presence: Presence | null = null;
+  private readonly jobs: PendingJob[] = [];
+  /** The tap a job claimed: presented as `issuing`, never to the access listeners. */
+  private claimed: string | null = null;
 
   constructor(private readonly options: CardReaderOptions) {
     const { config, transport, irq } = options;
@@ -83,13 +101,13 @@ export class CardReaderService {
     this.loop = this.run(this.abort.signal);
   }
 
-  /** Stops polling (aborting the command in flight) and fails any pending `nextTap`. */
+  /** Stops polling (aborting the command in flight) and fails any pending `nextTap` and card job. */
   async stop(): Promise<void> {
     if (!this.loop) return;
     this.abort.abort();
     await this.loop;
     this.loop = undefined;
-    for (const w of this.waiters.splice(0)) {
+    for (const w of [...this.waiters.splice(0), ...this.jobs.splice(0)]) {
       clearTimeout(w.timer);
       w.reject(new Error('the card reader stopped before a card was presented'));
     }
@@ -107,17 +125,15 @@ export class CardReaderService {
    * does not also open (or deny at) the door.
    */
   nextTap(timeoutMs: number): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const waiter: TapWaiter = {
-        resolve,
-        reject,
-        timer: setTimeout(() => {
-          this.waiters.splice(this.waiters.indexOf(waiter), 1);
-          reject(new Error(`no card was presented within ${timeoutMs} ms`));
-        }, timeoutMs),
-      };
-      this.waiters.push(waiter);
-    });
+    return new Promise((resolve, reject) => enqueue(this.waiters, timeoutMs, (timer) => ({ resolve, reject, timer })));
+  }
+
+  /**
+   * Runs `job` on the next ISO/IEC 14443-4 card that is tapped, whatever the card mode, and resolves with the
+   * hash of the real UID the job reports. That tap is claimed like an enrolment tap: it never opens the door.
+   */
+  runOnNextCard<T>(timeoutMs: number, job: CardJob<T>): Promise<{ cardHash: string; result: T }> {
+    return new Promise((resolve, reject) => enqueue(this.jobs, timeoutMs, (timer) => ({ run: job, resolve: resolve as PendingJob['resolve'], reject, timer })));
   }
 
   private async run(signal: AbortSignal): Promise<void> {
@@ -155,6 +171,8 @@ export class CardReaderService {
     if (!target) return { kind: 'empty' };
     const uid = normaliseUid(target.uid);
     const { siteKey, cardKeys } = this.options;
+    const job = this.jobs[0];
+    if (job && target.ats && !(this.presence?.shownHash === hashCardUid(siteKey, uid) && this.tap.present)) return this.runJob(job, target, signal);
     if (!cardKeys || this.policy.mode === 'uid') {
       return isRandomUid(uid) ? { kind: 'random-uid' } : { kind: 'card', card: hashCardUid(siteKey, uid), proof: 'uid' };
     }
@@ -163,6 +181,31 @@ export class CardReaderService {
     const outcome = target.ats ? await this.transact(target, cardKeys, signal) : ({ kind: 'not-iso-dep' } as const);
     const sighting = classifySecureTap(this.policy, outcome, { hash: shownHash, random: isRandomUid(uid) }, (real) => hashCardUid(siteKey, real), Date.now());
     this.presence = { shownHash, sighting };
+    return sighting;
+  }
+
+  private async runJob(job: PendingJob, target: TypeATarget, signal: AbortSignal): Promise<Sighting> {
+    this.jobs.shift();
+    clearTimeout(job.timer);
+    const { siteKey } = this.options;
+    let card = hashCardUid(siteKey, target.uid);
+    const transceive: Transceive = async (apdu, expect) => {
+      const answer = await this.pn532.inDataExchange(target.tg, apdu, { expect, signal });
+      if (answer.status !== 0) throw new IssueError('card-gone', 'the card left the field (or stopped answering) before the work was done');
+      return answer.data;
+    };
+    try {
+      const done = await job.run({ transceive, anticollisionUid: target.uid });
+      card = hashCardUid(siteKey, done.uid);
+      job.resolve({ cardHash: card, result: done.result });
+    } catch (err) {
+      job.reject(err instanceof Error ? err : new Error(String(err)));
+      // A reader fault also goes up to the poll loop, which backs off and re-initialises.
+      if (err instanceof Pn532Error) throw err;
+    }
+    this.claimed = card;
+    const sighting: Sighting = { kind: 'card', card, proof: 'secure' };
+    this.presence = { shownHash: hashCardUid(siteKey, target.uid), sighting };
     return sighting;
   }
 
@@ -193,7 +236,10 @@ export class CardReaderService {
   private observe(sighting: Sighting): void {
     const step = tapStep(this.tap, sighting, this.options.config.removeAfterMisses);
     this.tap = step.state;
-    if (!this.tap.present) this.presence = null;
+    if (!this.tap.present) {
+      this.presence = null;
+      this.claimed = null;
+    }
     for (const event of step.events) this.publish(event);
   }
 
@@ -205,6 +251,11 @@ export class CardReaderService {
     }
     if (event.kind === 'removed') {
       bus.emit({ type: 'card.removed', reason: 'left-field', data: { card: event.card } });
+      return;
+    }
+    if (event.kind === 'presented' && event.card === this.claimed) {
+      this.claimed = null;
+      bus.emit({ type: 'card.presented', reason: 'issuing', data: { card: event.card } });
       return;
     }
     const waiter = this.waiters.shift();
@@ -256,6 +307,17 @@ export class CardReaderService {
     this.options.log.info({ after: this.degradedReason }, 'card reader recovered');
     this.degradedReason = null;
   }
+}
+
+/** Queues an entry that fails by itself, and leaves the queue, when no card came within `timeoutMs`. */
+function enqueue<E extends { reject: (err: Error) => void; timer: NodeJS.Timeout }>(queue: E[], timeoutMs: number, make: (timer: NodeJS.Timeout) => E): void {
+  const entry = make(
+    setTimeout(() => {
+      queue.splice(queue.indexOf(entry), 1);
+      entry.reject(new Error(`no card was presented within ${timeoutMs} ms`));
+    }, timeoutMs),
+  );
+  queue.push(entry);
 }
 
 /** A short reason code for health and events, e.g. `bus-EREMOTEIO`, `reader-timeout`. */

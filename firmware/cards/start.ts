@@ -4,10 +4,11 @@ import { Pn532Emulator } from '../../drivers/nfc/pn532-emulator';
 import type { BenchServer } from '../bench/server';
 import type { EventBus } from '../events/bus';
 import type { MethodHealth } from '../health';
-import { keyRingFrom, loadCardMasters } from '../keys/card-keys';
+import { cardMasterVersions, keyRingFrom, loadCardMasters, readCardMaster } from '../keys/card-keys';
 import type { Logger } from '../log';
 import type { CardsConfig } from './config';
 import { CardReaderService } from './reader-service';
+import type { SiteCardKeys } from './secure/issue';
 import { registerSimCardRoutes } from './sim-routes';
 
 export interface CardReaderStartOptions {
@@ -28,6 +29,8 @@ export interface StartedCardReader {
   reader: CardReaderService;
   /** The emulated PN532 in sim mode, null on a Pi. */
   emulator: Pn532Emulator | null;
+  /** What this gate can issue and rekey cards with (every card master in its keys folder); null when none. */
+  issuingKeys: SiteCardKeys | null;
   /** For the start banner. */
   description: string;
   stop(): Promise<void>;
@@ -46,6 +49,7 @@ export async function startCardReader(opts: CardReaderStartOptions): Promise<Sta
   if (config.mode !== 'uid' && (keysDir === undefined || site === undefined)) throw new Error(`cards.mode "${config.mode}" needs the keys folder and the site id`);
   const masters = keysDir !== undefined && (config.mode !== 'uid' || mode === 'sim') ? loadCardMasters(keysDir, versions, mode === 'sim') : null;
   const cardKeys = masters && site !== undefined && config.mode !== 'uid' ? keyRingFrom(masters, versions, site) : undefined;
+  const issuingKeys = siteCardKeys(keysDir, site, versions);
   const emulator = mode === 'sim' ? new Pn532Emulator({ address: config.address }) : null;
   const transport = emulator ?? (await openI2cBusTransport(config.i2cBus));
   const irq =
@@ -69,10 +73,23 @@ export async function startCardReader(opts: CardReaderStartOptions): Promise<Sta
   return {
     reader,
     emulator,
+    issuingKeys,
     description: `${emulator ? `PN532 emulator (${config.irqPin === undefined ? 'status polling' : 'IRQ'})` : `PN532 on ${where}`}, cards: ${config.mode === 'uid' ? 'uid' : `${config.mode}, key version ${config.keyVersion}`}`,
     async stop() {
       await reader.stop();
       await transport.close();
     },
   };
+}
+
+/**
+ * Issuing works in every card mode (a site migrating from UID cards issues before it switches), with every
+ * card master present in the keys folder: old ones are needed to rekey cards still on them.
+ */
+function siteCardKeys(keysDir: string | undefined, site: string | undefined, versions: { current: number; acceptOld: readonly number[] }): SiteCardKeys | null {
+  if (keysDir === undefined || site === undefined) return null;
+  const present = cardMasterVersions(keysDir);
+  if (!present.includes(versions.current)) return null;
+  const masters = new Map(present.map((v) => [v, readCardMaster(keysDir, v)]));
+  return { site, masters, current: versions.current, ring: keyRingFrom(masters, versions, site) };
 }

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { AES128_KEY } from '../../drivers/nfc/secure/aes';
@@ -57,6 +57,17 @@ export function keyRingFrom(masters: ReadonlyMap<number, Uint8Array>, versions: 
       return key;
     },
   };
+}
+
+/** Versions whose master is in the keys folder (an enrolment reader keeps old ones until every card is rekeyed). */
+export function cardMasterVersions(dir: string): number[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .map((name) => /^card-master-v([1-9]\d{0,2})\.key$/.exec(name)?.[1])
+    .filter((v): v is string => v !== undefined)
+    .map(Number)
+    .filter((v) => v <= 255)
+    .sort((a, b) => a - b);
 }
 
 /** The master of every accepted version (missing ones are created only when asked: sim mode). */
