@@ -38,6 +38,8 @@ export interface Pn532EmulatorOptions {
   cardActivationMs?: number;
   /** Firmware command processing time. */
   processingMs?: number;
+  /** Scales the modelled ISO/IEC 14443-4 air and card time (air-timing.ts); 0 answers at once, for long test runs. */
+  cardTimeScale?: number;
 }
 
 interface Outgoing {
@@ -90,6 +92,7 @@ export class Pn532Emulator implements I2cTransport {
   private readonly activationAttemptMs: number;
   private readonly cardActivationMs: number;
   private readonly processingMs: number;
+  private readonly cardTimeScale: number;
   private readonly out: Outgoing[] = [];
   private readonly irqListeners = new Set<(active: boolean) => void>();
   private readonly jobTimers = new Set<NodeJS.Timeout>();
@@ -128,6 +131,7 @@ export class Pn532Emulator implements I2cTransport {
     this.activationAttemptMs = options.activationAttemptMs ?? 1.5;
     this.cardActivationMs = options.cardActivationMs ?? 3;
     this.processingMs = options.processingMs ?? 1;
+    this.cardTimeScale = options.cardTimeScale ?? 1;
   }
 
   /** The most recent command codes received (up to 64), oldest first, for tests that check what the driver sent. */
@@ -385,7 +389,7 @@ export class Pn532Emulator implements I2cTransport {
         const target = activate(this.occupant, 1);
         // An ISO/IEC 14443-4 card is also sent RATS; the PN532 then waits up to the FWT its ATS announces.
         this.target = { occupant: this.occupant, fwtMs: frameWaitingMs(target.ats ? fwiFromAts(target.ats) : 4) };
-        poll.respond(encodeTargetA(target), this.cardActivationMs + (target.ats ? ratsAtsMs(target.ats.length + 1) : 0));
+        poll.respond(encodeTargetA(target), this.cardActivationMs + (target.ats ? ratsAtsMs(target.ats.length + 1) * this.cardTimeScale : 0));
       });
     } else if (poll.attempts !== Infinity) {
       // Empty field, or a card that arrived after the last attempt: the retries end with no target.
@@ -406,10 +410,10 @@ export class Pn532Emulator implements I2cTransport {
     this.exchangeTotal += 1;
     if (this.leaveAfterExchanges === 0) this.remove();
     if (target.occupant !== this.occupant || target.occupant.kind !== 'iso-dep') {
-      return respond([STATUS_TIMEOUT], this.processingMs + target.fwtMs);
+      return respond([STATUS_TIMEOUT], this.processingMs + target.fwtMs * this.cardTimeScale);
     }
     const { response, processingMs } = target.occupant.card.exchange(apdu);
-    respond([STATUS_OK, ...response], this.processingMs + isoDepExchangeMs(apdu.length, response.length, processingMs));
+    respond([STATUS_OK, ...response], this.processingMs + isoDepExchangeMs(apdu.length, response.length, processingMs) * this.cardTimeScale);
     if (this.leaveAfterExchanges !== null && --this.leaveAfterExchanges === 0) this.remove();
   }
 

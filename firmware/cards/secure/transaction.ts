@@ -104,7 +104,8 @@ function step(input: TransactionInput, stage: Stage, bytes: Uint8Array): Transac
     case 'select-postern':
     case 'select-ntag': {
       const { sw, data } = parseResponse(bytes);
-      if (data.length !== 0) return notAuthentic('bad-response');
+      // SELECT with P2 = 0C answers 90 00 or 6A 82 and nothing else: any other answer is not a card to trust.
+      if (data.length !== 0 || (sw !== ISO_SW.ok && sw !== ISO_SW.fileNotFound)) return notAuthentic('bad-response');
       if (sw === ISO_SW.ok) return send(input, { at: 'key-version', card: stage.at === 'select-postern' ? 'desfire' : 'ntag424' }, nativeApdu(0x64, [KEY_CARD_AUTH]), 3);
       if (stage.at === 'select-postern') return send(input, { at: 'select-ntag' }, isoSelectByName(NTAG424_DF_NAME), 2);
       return done({ kind: 'no-application' });
