@@ -18,11 +18,20 @@ const BENCHES: Record<string, Bench> = {
   store: runStoreBench,
   // The card bench is the NFC engineer's (scripts/bench/tap.ts).
   tap: async (argv, log) => {
-    const args = parseArgs(argv, ['taps', 'irq']);
-    const irq = args.get('irq') ?? 'false';
-    if (irq !== 'true' && irq !== 'false') throw new Error(`--irq must be true or false, got "${irq}"`);
-    const result = await runTapBench({ taps: intArg(args, 'taps', 200), irq: irq === 'true' });
-    log(`card tap-to-relay over ${result.taps} taps: p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, max ${result.maxMs} ms`);
+    const args = parseArgs(argv, ['taps', 'irq', 'mode', 'card', 'random-uid']);
+    const flag = (name: string): boolean => {
+      const value = args.get(name) ?? 'false';
+      if (value !== 'true' && value !== 'false') throw new Error(`--${name} must be true or false, got "${value}"`);
+      return value === 'true';
+    };
+    const mode = args.get('mode') ?? 'uid';
+    const card = args.get('card') ?? 'desfire';
+    if (mode !== 'uid' && mode !== 'secure') throw new Error(`--mode must be uid or secure, got "${mode}"`);
+    if (card !== 'desfire' && card !== 'ntag424') throw new Error(`--card must be desfire or ntag424, got "${card}"`);
+    const result = await runTapBench({ taps: intArg(args, 'taps', 200), irq: flag('irq'), mode, card, randomUid: flag('random-uid') });
+    const what = mode === 'uid' ? 'UID card' : `${card}${result.randomUid ? ' (random ID)' : ''}, AES authenticated`;
+    log(`card tap-to-relay, ${what}, over ${result.taps} taps: p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, max ${result.maxMs} ms`);
+    log(`  per tap (median): ${result.pn532CommandsPerTap} PN532 round trips, ${result.apdusPerTap} APDUs, ${result.i2cBytesPerTap} I2C bytes`);
     return { bench: 'tap', ...result };
   },
 };
