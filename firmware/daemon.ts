@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { probeHardware, resolveHardwareMode } from '../drivers/detect';
 import { openGateGpio, type GateGpio } from '../drivers/gpio';
-import { BenchServer } from './bench/server';
+import { benchSurfaces, BenchServer } from './bench/server';
 import { startPrivacyCore } from './admin/start';
 import { registerCardIssuing } from './cards/issue-routes';
 import { startCardReader, type StartedCardReader } from './cards/start';
@@ -93,8 +93,9 @@ export async function startGate(loaded: LoadedConfig, options: StartOptions = {}
   const freshDataDir = !existsSync(loaded.keysDir);
   const keys = loadGateKeys(loaded.keysDir, mode === 'sim');
 
-  const benchEnabled = config.bench.enabled ?? mode === 'sim';
-  const bench = benchEnabled ? new BenchServer({ port: config.bench.port, bus, state, simGpio: gpio.sim, log }) : null;
+  const surfaces = benchSurfaces(config.bench.enabled, mode);
+  const debounceMs = { exit: config.gpio.exit.debounceMs, contact: config.gpio.contact.debounceMs, tamper: config.gpio.tamper.debounceMs };
+  const bench = surfaces.serve ? new BenchServer({ port: config.bench.port, bus, state, simGpio: gpio.sim, debounceMs, log }) : null;
 
   // --- Feature modules, in start order. Each registers its own stop with onStop. ---
 
@@ -110,7 +111,7 @@ export async function startGate(loaded: LoadedConfig, options: StartOptions = {}
   cards.reader.onCard((cardHash, proof, failure) => privacy.access.presentCard(cardHash, proof, failure));
   // Issuing and rekeying secure cards: the issuer master comes with each request and is never kept.
   registerCardIssuing(privacy.admin, { reader: cards.reader, keys: cards.issuingKeys, registry: privacy.registry, store: privacy.store, bus });
-  bench?.mount('/api/admin/', privacy.admin.handle);
+  if (surfaces.admin) bench?.mount('/api/admin/', privacy.admin.handle);
   // Cloud link (issue #5): only with a broker url; events from before it started still go out (bus.since).
   const cloudTargets = { door, status: () => state.snapshot(), credentials: privacy.credentials, revokeResident: (id: string) => privacy.registry.revoke(id).receipt, withdrawConsent: (id: string) => privacy.ledger.withdraw(id) };
   const cloud = startCloud({ config: config.cloud, configSource: loaded.source, site: config.gate.site, gate: config.gate.id, dataDir: loaded.dataDir, bus, health, logger: log, gateSigningKey: keys.signingSecretKey, targets: cloudTargets });

@@ -1,14 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
+import { HttpError, JSON_TYPE, parseJson, readBody, requireContentType, sendJson } from '../http/json';
 import { StoreError } from '../store/store';
 
 /** Raised by a route for a client mistake; the message is shown to the operator as-is. */
-export class AdminError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
+export class AdminError extends HttpError {
+  constructor(status: number, message: string) {
+    super(status, message);
     this.name = 'AdminError';
   }
 }
@@ -39,9 +37,14 @@ interface Route {
   handler: AdminRouteHandler;
 }
 
-/** Validates a request body against a zod schema, naming the offending field in the error. */
+/**
+ * Validates a request body against a zod schema, naming the offending field in the error. A missing body
+ * is refused rather than read as `{}`: every field of a new resident is optional, so a request whose body
+ * was dropped would otherwise create one.
+ */
 export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
-  const result = schema.safeParse(body ?? {});
+  if (body === undefined) throw new AdminError(400, `this request needs a JSON object body (${JSON_TYPE}); send {} for the defaults`);
+  const result = schema.safeParse(body);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const field = issue?.path.map(String).join('.') || 'body';
@@ -70,24 +73,22 @@ export class AdminApi {
     const method = req.method ?? 'GET';
     try {
       const match = this.match(method, path);
-      const rawBody = await readBody(req);
+      const rawBody = await readBody(req, MAX_BODY_BYTES);
       const contentType = String(req.headers['content-type'] ?? '');
       let body: unknown;
-      if (rawBody.length > 0 && (contentType === '' || contentType.includes('json'))) {
-        try {
-          body = JSON.parse(rawBody.toString('utf8'));
-        } catch {
-          throw new AdminError(400, 'the request body is not valid JSON');
-        }
+      // A body in any other type used to be ignored, and the route then ran on its defaults.
+      if (rawBody.length > 0) {
+        requireContentType(req, [JSON_TYPE]);
+        body = parseJson(rawBody);
       }
       const result = await match.route.handler({ method, path, params: match.params, query: url.searchParams, body, rawBody, contentType });
-      send(res, 200, result ?? { ok: true });
+      sendJson(res, 200, result ?? { ok: true });
     } catch (err) {
-      if (err instanceof AdminError) send(res, err.status, { error: err.message });
-      else if (err instanceof StoreError) send(res, STATUS_OF[err.code], { error: err.message, code: err.code });
+      if (err instanceof HttpError) sendJson(res, err.status, { error: err.message });
+      else if (err instanceof StoreError) sendJson(res, STATUS_OF[err.code], { error: err.message, code: err.code });
       else {
         this.onInternalError(err, method, path);
-        send(res, 500, { error: 'internal error (see the gate log)' });
+        sendJson(res, 500, { error: 'internal error (see the gate log)' });
       }
     }
   };
@@ -121,21 +122,4 @@ function decodePart(part: string): string {
   } catch {
     throw new AdminError(400, `"${part}" in the path is not valid percent-encoding`);
   }
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new AdminError(413, `request body over ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
 }

@@ -88,16 +88,15 @@ function addEvent(e) {
   $('ev').prepend(tr);
   while ($('ev').children.length > 200) $('ev').lastChild.remove();
 }
-async function post(path, body, type) {
-  const res = await fetch(path, { method: 'POST', headers: { 'content-type': type || 'application/json' }, body: type ? body : JSON.stringify(body) });
+// The bench takes only JSON bodies (and images on the camera): a type a cross-site form could send is refused.
+async function send(path, body, type) {
+  const res = await fetch(path, { method: 'POST', headers: { 'content-type': type }, body });
   const text = await res.text();
   $('result').textContent = res.ok ? '' : text;
   return res;
 }
-document.querySelectorAll('[data-input]').forEach((b) => b.onclick = async () => {
-  await post('/api/sim/input', { name: b.dataset.input, value: true });
-  setTimeout(() => post('/api/sim/input', { name: b.dataset.input, value: false }), 300);
-});
+const post = (path, value) => send(path, JSON.stringify(value), 'application/json');
+document.querySelectorAll('[data-input]').forEach((b) => b.onclick = () => post('/api/sim/input', { name: b.dataset.input, pulse: true }));
 const toggles = {};
 document.querySelectorAll('[data-toggle]').forEach((b) => b.onclick = () => {
   const n = b.dataset.toggle; toggles[n] = !toggles[n];
@@ -106,8 +105,9 @@ document.querySelectorAll('[data-toggle]').forEach((b) => b.onclick = () => {
 $('tap').onclick = () => post('/api/sim/nfc', { uid: $('uid').value });
 $('frame').onchange = async () => {
   const f = $('frame').files[0]; if (!f) return;
+  if (f.type !== 'image/jpeg' && f.type !== 'image/png') { $('result').textContent = f.name + ' is not a JPEG or PNG'; return; }
   $('camera').innerHTML = ''; const img = document.createElement('img'); img.src = URL.createObjectURL(f); $('camera').appendChild(img);
-  await post('/api/sim/camera', await f.arrayBuffer(), f.type);
+  await send('/api/sim/camera', await f.arrayBuffer(), f.type);
 };
 function connect() {
   const es = new EventSource('/api/stream');

@@ -10,6 +10,23 @@ export class HttpError extends Error {
   }
 }
 
+export const JSON_TYPE = 'application/json';
+
+/** The media type of the request body, lower-cased and without parameters (`charset=...`); '' when none was sent. */
+export function mediaType(req: IncomingMessage): string {
+  return String(req.headers['content-type'] ?? '')
+    .split(';')[0]!
+    .trim()
+    .toLowerCase();
+}
+
+/** 415 unless the body is declared as one of `accepted`. */
+export function requireContentType(req: IncomingMessage, accepted: readonly string[]): void {
+  const got = mediaType(req);
+  if (accepted.includes(got)) return;
+  throw new HttpError(415, `content-type ${got === '' ? '(none)' : got} is not accepted here: send ${accepted.join(' or ')}`);
+}
+
 export async function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > limitBytes) throw new HttpError(413, `body of ${declared} bytes is over the limit of ${limitBytes}`);
@@ -23,15 +40,23 @@ export async function readBody(req: IncomingMessage, limitBytes: number): Promis
   return Buffer.concat(chunks);
 }
 
+export function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new HttpError(400, `the body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The body as a JSON object. An empty body is an error rather than `{}`: a request that lost its body
+ * on the way must not act on defaults.
+ */
 export async function readJson(req: IncomingMessage, limitBytes = 64 * 1024): Promise<Record<string, unknown>> {
   const body = await readBody(req, limitBytes);
-  let value: unknown;
-  try {
-    value = JSON.parse(body.toString('utf8') || '{}');
-  } catch (err) {
-    throw new HttpError(400, `body is not valid JSON: ${(err as Error).message}`);
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new HttpError(400, 'body must be a JSON object');
+  if (body.length === 0) throw new HttpError(400, 'the body is empty: send a JSON object');
+  const value = parseJson(body);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new HttpError(400, 'the body must be a JSON object');
   return value as Record<string, unknown>;
 }
 

@@ -48,6 +48,9 @@ const enrolBody = z.strictObject({
   check: z.boolean().optional(),
 });
 
+/** What the bench camera takes; the push also checks that the bytes are what the type says. */
+const CAMERA_TYPES = ['image/jpeg', 'image/png'];
+
 export function cameraFor(config: FaceConfig, mode: 'sim' | 'pi'): CameraSource {
   const c = config.camera;
   const source = c.source === 'auto' ? (mode === 'sim' ? 'bench' : 'rpicam') : c.source;
@@ -89,7 +92,7 @@ export function startFaceRecognition(o: StartFaceOptions): StartedFace | null {
         body.fill(0);
       }
       sendJson(res, 200, { ok: true, holdMs });
-    });
+    }, { accepts: CAMERA_TYPES });
   }
 
   o.admin.route('POST', '/face/enrol', async (req) => {
