@@ -13,7 +13,7 @@ export const cloudConfigSchema = z
         error: 'must be mqtt://host:port or mqtts://host:port (or empty for no cloud link)',
       })
       .default(''),
-    /** Defaults to `postern-<gate.site>-<gate.id>`. */
+    /** Defaults to the login (`username`): the shipped broker binds client ids to logins (scripts/mosquitto/mosquitto.conf). */
     clientId: z.string().max(128, { error: 'must be at most 128 characters' }).default(''),
     /** Per-gate broker login; empty = `<gate.site>/<gate.id>`, which the production ACL (scripts/mosquitto/acl) expects. */
     username: z.string().default(''),

@@ -73,10 +73,13 @@ export class CloudLink {
     this.unsubscribers.push(health.onChange(() => this.publishState(false)));
     health.set('cloud', 'degraded', 'connecting');
 
+    const username = config.username || `${identity.site}/${identity.gate}`;
     const options: IClientOptions = {
       protocolVersion: 5,
-      clientId: config.clientId || `postern-${identity.site}-${identity.gate}`,
-      username: config.username || `${identity.site}/${identity.gate}`,
+      // The shipped broker replaces every client id with the login (use_username_as_clientid), so that one
+      // gate's login cannot take over another gate's session; asking for the same id keeps the broker's log and ours in step.
+      clientId: config.clientId || username,
+      username,
       clean: true,
       resubscribe: false,
       keepalive: config.keepaliveSeconds,
@@ -126,7 +129,7 @@ export class CloudLink {
     // Without this, Nagle's algorithm holds each small answer back until the broker's delayed ACK (~40 ms).
     (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
     health.set('cloud', 'ok');
-    this.log.info({ broker: config.url }, 'connected to broker');
+    this.log.info({ broker: config.url, clientId: client.options.clientId }, 'connected to broker');
     client.publish(this.topics.availability, 'online', { qos: 1, retain: true });
     // Retain-as-published keeps the retain flag visible so retained commands can be refused (red line 6).
     client.subscribe({ [this.topics.cmd]: { qos: 1, rap: true, rh: 0 }, [this.topics.credentials]: { qos: 1, rap: true, rh: 0 } }, (err, granted) => {

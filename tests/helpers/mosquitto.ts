@@ -8,6 +8,7 @@ export const MOSQUITTO = '/usr/sbin/mosquitto';
 export const MOSQUITTO_PASSWD = '/usr/bin/mosquitto_passwd';
 /** The production ACL from the repo: tests prove that file, not a copy of it. */
 export const REPO_ACL = resolve(__dirname, '../../scripts/mosquitto/acl');
+export const REPO_CONF = resolve(__dirname, '../../scripts/mosquitto/mosquitto.conf');
 
 export interface BrokerUser {
   username: string;
@@ -60,7 +61,18 @@ function canConnect(port: number): Promise<boolean> {
  * A real mosquitto on a free 127.0.0.1 port with its own config, password file and (by default) the
  * repo's production ACL, in a temp dir; with `tls`, the listener is TLS-only as in production.
  */
-export async function startMosquitto(users: BrokerUser[], options: { acl?: string; tls?: BrokerTls } = {}): Promise<Broker> {
+export interface BrokerOptions {
+  acl?: string;
+  tls?: BrokerTls;
+  /**
+   * `use_username_as_clientid true` on the listener, as the shipped mosquitto.conf has it. Off by default
+   * because most suites connect several clients with the one `operator` login, which would then take
+   * the session from each other.
+   */
+  clientIdFromLogin?: boolean;
+}
+
+export async function startMosquitto(users: BrokerUser[], options: BrokerOptions = {}): Promise<Broker> {
   const dir = mkdtempSync(join(tmpdir(), 'postern-mosquitto-'));
   const port = await freePort();
   const passwd = join(dir, 'passwd');
@@ -80,6 +92,7 @@ export async function startMosquitto(users: BrokerUser[], options: { acl?: strin
       `password_file ${passwd}`,
       `acl_file ${acl}`,
       `listener ${port} 127.0.0.1`,
+      ...(options.clientIdFromLogin ? ['use_username_as_clientid true'] : []),
       ...(options.tls ? [`cafile ${options.tls.caFile}`, `certfile ${options.tls.certFile}`, `keyfile ${options.tls.keyFile}`, 'tls_version tlsv1.2'] : []),
       'set_tcp_nodelay true',
       'persistence true',
