@@ -216,7 +216,8 @@ export class CardReaderService {
    */
   private async transact(target: TypeATarget, keys: KeyRing, signal: AbortSignal): Promise<SecureOutcome> {
     const deadline = Date.now() + this.options.config.secureTimeoutMs;
-    let step = beginTransaction({ anticollisionUid: target.uid, keys, randoms: [new Uint8Array(randomBytes(16)), new Uint8Array(randomBytes(16))] });
+    const rnd = (): Uint8Array => new Uint8Array(randomBytes(16));
+    let step = beginTransaction({ anticollisionUid: target.uid, ...(target.ats ? { ats: target.ats } : {}), keys, randoms: [rnd(), rnd(), rnd()] });
     while (step.kind === 'send') {
       const timeoutMs = deadline - Date.now();
       if (timeoutMs <= 0) return { kind: 'interrupted', failure: 'timeout' };

@@ -49,6 +49,7 @@ export function keyRingFrom(masters: ReadonlyMap<number, Uint8Array>, versions: 
     return m;
   };
   return {
+    current: versions.current,
     status: (version) => keyVersionStatus(versions, version),
     authKey: (version, uid) => cardAuthKey(master(version), uid, site),
     readKey: (version) => {

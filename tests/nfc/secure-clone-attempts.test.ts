@@ -108,12 +108,21 @@ describe(`${ATTEMPTS} clone attempts at a secure gate`, () => {
   reader.onCard((hash, proof, failure) => access.presentCard(hash, proof, failure));
 
   const decisions = () => events.filter((e) => e.type.startsWith('access.'));
-  async function waitFor(what: string, predicate: () => boolean): Promise<void> {
-    const until = Date.now() + 10_000;
-    while (!predicate()) {
-      if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setImmediate(r));
-    }
+  /** Woken by the bus rather than polling, so the wait leaves the CPU to the reader. */
+  function waitFor(what: string, predicate: () => boolean): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (predicate()) return resolve();
+      const timer = setTimeout(() => {
+        off();
+        reject(new Error(`timed out waiting for ${what}`));
+      }, 10_000);
+      const off = bus.subscribe(() => {
+        if (!predicate()) return;
+        clearTimeout(timer);
+        off();
+        resolve();
+      });
+    });
   }
   async function present(model: IsoDepCard): Promise<GateEvent> {
     const before = decisions().length;
@@ -162,8 +171,10 @@ describe(`${ATTEMPTS} clone attempts at a secure gate`, () => {
     expect(decisions().filter((e) => e.type === 'access.granted').length).toBe(grantsBefore);
     expect(unlocks).toBe(unlocksBefore);
     // Every attempt was judged by the cryptography or the shape of the answers, none by the rate limiter (a replay
-    // that answers SELECT of the Postern application with the NTAG's "not found" is no Postern card at all).
-    expect([...failures.keys()].sort()).toEqual(['card-not-authentic/bad-response', 'card-not-authentic/not-a-secure-card', 'card-not-authentic/wrong-key']);
+    // that answers a SELECT with another SELECT's "not found" can also pass for no Postern card at all).
+    for (const why of failures.keys()) expect(['card-not-authentic/bad-response', 'card-not-authentic/not-a-secure-card', 'card-not-authentic/wrong-key']).toContain(why);
+    expect(failures.get('card-not-authentic/wrong-key')).toBeGreaterThan(400);
+    expect(failures.get('card-not-authentic/bad-response')).toBeGreaterThanOrEqual(100);
     expect([...failures.values()].reduce((a, b) => a + b, 0)).toBe(ATTEMPTS);
 
     expect(await present(card('ntag424', 'site', { randomId: true }))).toMatchObject({ type: 'access.granted', data: { residentId: 'r-genuine' } });

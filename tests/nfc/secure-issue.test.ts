@@ -4,14 +4,14 @@ import { Ntag424Dna } from '../../drivers/nfc/cards/ntag424-dna';
 import { appMasterKey, POSTERN_AID } from '../../firmware/cards/secure/postern-app';
 import { issueCard, IssueError, rekeyCard, type SiteCardKeys, type Transceive } from '../../firmware/cards/secure/issue';
 import { keyRingFrom } from '../../firmware/keys/card-keys';
-import { MASTER, rnd16, runTransaction, SITE, siteKeys, UID } from '../helpers/secure-cards';
+import { MASTER, masterFor, rnd16, runTransaction, SITE, siteKeys, UID } from '../helpers/secure-cards';
 
 const ISSUER = Uint8Array.from(Buffer.from('00112233445566778899aabbccddeeff', 'hex'));
 const MASTER_V3 = Uint8Array.from(Buffer.from('a0a1a2a3a4a5a6a7a8a9aaabacadaeaf', 'hex'));
 
 function enrolmentKeys(current = 2): SiteCardKeys {
   const masters = new Map([
-    [1, MASTER],
+    [1, masterFor(1)],
     [2, MASTER],
     [3, MASTER_V3],
   ]);

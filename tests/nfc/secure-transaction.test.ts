@@ -10,10 +10,12 @@ import { card, MASTER, rnd16, runTransaction, SITE, siteKeys, UID } from '../hel
 const H = (b: Uint8Array): string => Buffer.from(b).toString('hex').toUpperCase();
 
 describe('secure transaction against the card models', () => {
-  test.each(['desfire', 'ntag424'] as const)('%s issued for this site: authentic, with the UID; 4 APDUs (5 for NTAG, which is selected second)', (type) => {
+  test.each(['desfire', 'ntag424'] as const)('%s issued for this site: authentic, with the UID, in 3 APDUs (SELECT, AuthenticateEV2First, its second part)', (type) => {
     const { outcome, apdus } = runTransaction(card(type, 'site'), siteKeys());
     expect(outcome).toEqual({ kind: 'authentic', uid: UID, keyVersion: 2, card: type });
-    expect(apdus.map((a) => H(a.subarray(0, 2)))).toEqual(type === 'desfire' ? ['00A4', '9064', '9071', '90AF'] : ['00A4', '00A4', '9064', '9071', '90AF']);
+    expect(apdus.map((a) => H(a.subarray(0, 2)))).toEqual(['00A4', '9071', '90AF']);
+    // The ATS orders the SELECTs: each card type's own application is tried first.
+    expect(H(apdus[0]!.subarray(5, 8))).toBe(type === 'desfire' ? 'F0504F' : 'D27600');
   });
 
   test.each(['desfire', 'ntag424'] as const)('%s with a random ID: the site read key learns the real UID, the diversified key proves the card', (type) => {
@@ -42,11 +44,15 @@ describe('secure transaction against the card models', () => {
     expect(runTransaction(model, siteKeys()).outcome).toMatchObject({ kind: 'not-authentic', failure: 'wrong-key' });
   });
 
-  test('key versions: an old accepted one opens; a retired one and an unknown one are refused before any authentication', () => {
-    expect(runTransaction(card('desfire', 'site', { keyVersion: 1 }), siteKeys()).outcome).toMatchObject({ kind: 'authentic', keyVersion: 1 });
+  test('key versions: read only when the current key is refused; an old accepted one opens, a retired or unknown one is refused', () => {
+    const old = runTransaction(card('desfire', 'site', { keyVersion: 1 }), siteKeys());
+    expect(old.outcome).toMatchObject({ kind: 'authentic', keyVersion: 1 });
+    expect(old.apdus.map((a) => H(a.subarray(0, 2)))).toEqual(['00A4', '9071', '90AF', '9064', '9071', '90AF']);
     const retired = runTransaction(card('desfire', 'site', { keyVersion: 1 }), siteKeys({ current: 2, acceptOld: [] }));
     expect(retired.outcome).toEqual({ kind: 'not-authentic', failure: 'retired-key', card: 'desfire' });
-    expect(retired.apdus.some((a) => a[1] === 0x71)).toBe(false);
+    expect(retired.apdus.filter((a) => a[1] === 0x71)).toHaveLength(1);
+    // A random-ID card on an old version: the read key of the current version fails, then the old one works.
+    expect(runTransaction(card('ntag424', 'site', { keyVersion: 1, randomId: true }), siteKeys()).outcome).toMatchObject({ kind: 'authentic', uid: UID, keyVersion: 1 });
     expect(runTransaction(card('ntag424', 'site', { keyVersion: 3 }), siteKeys()).outcome).toEqual({ kind: 'not-authentic', failure: 'unknown-key', card: 'ntag424' });
     expect([1, 2, 3, 4].map((v) => keyVersionStatus({ current: 3, acceptOld: [1] }, v))).toEqual(['accepted', 'retired', 'accepted', 'unknown']);
   });
@@ -70,12 +76,12 @@ describe('secure transaction against the card models', () => {
   });
 
   test('an RF error ends it without a verdict; malformed replies are bad-response; an RndA of the wrong length is refused up front', () => {
-    const step = beginTransaction({ anticollisionUid: UID, keys: siteKeys(), randoms: [rnd16(), rnd16()] });
+    const step = beginTransaction({ anticollisionUid: UID, keys: siteKeys(), randoms: [rnd16(), rnd16(), rnd16()] });
     if (step.kind !== 'send') throw new Error('expected a first APDU');
     expect(continueTransaction(step.state, { kind: 'rf-error' })).toEqual({ kind: 'done', outcome: { kind: 'interrupted', failure: 'rf-error' } });
     expect(continueTransaction(step.state, { kind: 'data', bytes: Uint8Array.of(0x90) })).toMatchObject({ outcome: { kind: 'not-authentic', failure: 'bad-response' } });
     expect(continueTransaction(step.state, { kind: 'data', bytes: Uint8Array.of(1, 0x90, 0x00) })).toMatchObject({ outcome: { failure: 'bad-response' } });
-    expect(() => beginTransaction({ anticollisionUid: UID, keys: siteKeys(), randoms: [new Uint8Array(15), rnd16()] })).toThrow(/16 bytes/);
+    expect(() => beginTransaction({ anticollisionUid: UID, keys: siteKeys(), randoms: [new Uint8Array(15), rnd16(), rnd16()] })).toThrow(/16 bytes/);
   });
 
   test('random IDs, diversification input and key separation', () => {

@@ -126,7 +126,7 @@ async function enableRandomId(io: Transceive, s: Ev2Session): Promise<void> {
 
 /** The gate's own transaction over this card: the issued card must authenticate as a gate will see it. */
 export async function verifyAsGate(io: Transceive, anticollisionUid: Uint8Array, ring: KeyRing, random: () => Uint8Array): Promise<SecureOutcome> {
-  let step = beginTransaction({ anticollisionUid, keys: ring, randoms: [random(), random()] });
+  let step = beginTransaction({ anticollisionUid, keys: ring, randoms: [random(), random(), random()] });
   while (step.kind === 'send') {
     let bytes: Uint8Array;
     try {
