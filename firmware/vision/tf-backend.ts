@@ -2,7 +2,11 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 
-export type TfBackendName = 'tensorflow' | 'wasm';
+/**
+ * "wasm-simd" and "wasm" are the two builds the wasm backend picks between by probing the Node it runs
+ * on; the plain one (no SIMD) is much slower, so the name the daemon logs says which one a gate got.
+ */
+export type TfBackendName = 'tensorflow' | 'wasm-simd' | 'wasm';
 
 let ready: Promise<TfBackendName> | undefined;
 
@@ -26,7 +30,7 @@ async function selectBackend(): Promise<TfBackendName> {
   setWasmPaths(wasmDist + path.sep);
   if (!(await tf.setBackend('wasm'))) throw new Error('tfjs wasm backend failed to initialise');
   await tf.ready();
-  return 'wasm';
+  return (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) ? 'wasm-simd' : 'wasm';
 }
 
 function tryRequire(name: string): boolean {
