@@ -44,7 +44,8 @@ export class CredentialSync {
     return this.store.credentialVersion;
   }
 
-  applyDelta(delta: CredentialDelta): void {
+  /** `signer`: who authorised the change (firmware/cloud's SignerRecord), recorded in the event for the audit log. */
+  applyDelta(delta: CredentialDelta, signer: Record<string, unknown> = {}): void {
     if (delta.from !== this.store.credentialVersion) {
       throw new StoreError('conflict', `credential delta is based on version ${delta.from} but the gate holds version ${this.store.credentialVersion}`);
     }
@@ -57,11 +58,11 @@ export class CredentialSync {
       const holders = holderIndex(residents);
       for (const c of delta.add) giveCard(residents, holders, c, stamp);
     });
-    this.bus.emit({ type: 'credentials.applied', reason: 'delta', data: { version: delta.to, added: delta.add.length, removed: removed.size } });
+    this.bus.emit({ type: 'credentials.applied', reason: 'delta', data: { version: delta.to, added: delta.add.length, removed: removed.size, ...signer } });
   }
 
   /** The card set becomes exactly `set`: cards not listed are removed from whoever held them. */
-  replaceAll(set: CredentialSet): void {
+  replaceAll(set: CredentialSet, signer: Record<string, unknown> = {}): void {
     set.credentials.forEach(check);
     this.store.applyCredentialChanges(set.version, (residents, stamp) => {
       const kept = new Map<string, string>();
@@ -70,7 +71,7 @@ export class CredentialSync {
       const holders = new Map<string, string>();
       for (const c of set.credentials) giveCard(residents, holders, c, kept.get(c.cardHash) ?? stamp);
     });
-    this.bus.emit({ type: 'credentials.applied', reason: 'full', data: { version: set.version, cards: set.credentials.length } });
+    this.bus.emit({ type: 'credentials.applied', reason: 'full', data: { version: set.version, cards: set.credentials.length, ...signer } });
   }
 }
 

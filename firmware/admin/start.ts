@@ -51,6 +51,8 @@ export interface PrivacyCore {
 /** Event types the audit log records: decisions, local and remote admin actions, consent, credentials and the door. */
 const AUDITED = ['access.', 'resident.', 'card.enrolled', 'card.unenrolled', 'consent.', 'face.enrolled', 'face.deleted', 'credentials.', 'door.', 'gate.', 'remote.'];
 
+export const isAudited = (type: string): boolean => AUDITED.some((p) => type.startsWith(p));
+
 /**
  * Builds the store, audit log, consent ledger, access service and admin API, and serves the admin socket.
  * Opening the store or the audit log fails loudly (never by starting empty over existing data).
@@ -62,7 +64,7 @@ export async function startPrivacyCore(o: StartPrivacyCoreOptions): Promise<Priv
   const audit = AuditLog.open({ dir: auditDir, maxSegmentBytes: o.audit.maxSegmentBytes, maxSegments: o.audit.maxSegments, now });
   const detachAudit = audit.attach(
     o.bus,
-    (type) => AUDITED.some((p) => type.startsWith(p)),
+    isAudited,
     (err, event) => o.log.error({ err, eventType: event.type, eventSeq: event.seq }, 'audit log append failed'),
   );
   const ledger = new ConsentLedger({ store, bus: o.bus, signingSecretKey: o.keys.signingSecretKey, retentionDays: o.consent.retentionDays, now });

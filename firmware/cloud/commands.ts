@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { openSigned } from './envelope';
+import { openAuthorised, signerPermits, signerStanding, type AuthorityContext, type Signer } from './authority';
+import { COMMAND_SCOPE } from './scopes';
 import type { GateIdentity } from './topics';
 
 /** Red line 6: no command may be valid for longer than this after it was issued. */
@@ -25,7 +26,7 @@ export type CommandArgs<N extends CommandName> = z.infer<(typeof COMMAND_ARGS)[N
 export const COMMAND_NAMES = Object.keys(COMMAND_ARGS) as CommandName[];
 
 export type VerifiedCommand = {
-  [N in CommandName]: { cmd: N; args: CommandArgs<N>; nonce: string; issuedAt: number; expiresAt: number; key: string };
+  [N in CommandName]: { cmd: N; args: CommandArgs<N>; nonce: string; issuedAt: number; expiresAt: number; key: string; signer: Signer };
 }[CommandName];
 
 export type RejectReason =
@@ -33,6 +34,11 @@ export type RejectReason =
   | 'malformed'
   | 'unknown-key'
   | 'bad-signature'
+  | 'untrusted-root'
+  | 'cert-revoked'
+  | 'cert-not-yet-valid'
+  | 'cert-expired'
+  | 'out-of-scope'
   | 'wrong-site'
   | 'wrong-gate'
   | 'not-yet-valid'
@@ -42,19 +48,14 @@ export type RejectReason =
   | 'replayed'
   | 'retained';
 
-export type Verdict = { ok: true; command: VerifiedCommand } | { ok: false; reason: RejectReason; detail: string; nonce?: string; cmd?: string };
+export type Verdict = { ok: true; command: VerifiedCommand } | { ok: false; reason: RejectReason; detail: string; nonce?: string; cmd?: string; signer?: Signer };
 
 /** What the verifier may know of the replay cache: only whether a nonce was already accepted. */
 export interface ReplayView {
   has(nonce: string): boolean;
 }
 
-export interface VerifyContext {
-  trustedKeys: ReadonlySet<string>;
-  identity: GateIdentity;
-  nowMs: number;
-  skewMs: number;
-  maxBytes: number;
+export interface VerifyContext extends AuthorityContext {
   replay: ReplayView;
 }
 
@@ -72,15 +73,18 @@ const commandBody = z.object({
 });
 
 /**
- * Decides whether a command payload may run (red line 6). Pure: the clock and the replay cache come in
- * as values, so every reason can be tested without timers or I/O. Accepting does not record the nonce;
- * the caller does that before acting.
+ * Decides whether a command payload may run (red line 6) and whether its signer may give it here (its
+ * certificate's scopes, gates, window and revocation). Pure: the clock, the trusted roots, the revocation
+ * list and the replay cache come in as values, so every reason can be tested without timers or I/O.
+ * Accepting does not record the nonce; the caller does that before acting.
  */
 export function verifyCommand(raw: Uint8Array | string, ctx: VerifyContext): Verdict {
-  const opened = openSigned(raw, 'cmd', commandBody, ctx.trustedKeys, ctx.maxBytes);
+  const opened = openAuthorised(raw, 'cmd', commandBody, ctx);
   if (!opened.ok) return opened;
-  const body = opened.body;
-  const about = { nonce: body.nonce, cmd: body.cmd };
+  const { body, signer } = opened;
+  const about = { nonce: body.nonce, cmd: body.cmd, signer };
+  const standing = signerStanding(signer, ctx);
+  if (standing) return { ...standing, ...about };
   if (body.site !== ctx.identity.site) return { ok: false, reason: 'wrong-site', detail: `command names site "${body.site}", this is "${ctx.identity.site}"`, ...about };
   if (body.gate !== ctx.identity.gate) return { ok: false, reason: 'wrong-gate', detail: `command names gate "${body.gate}", this is "${ctx.identity.gate}"`, ...about };
   if (body.expiresAt <= body.issuedAt) return { ok: false, reason: 'malformed', detail: 'expiresAt must be after issuedAt', ...about };
@@ -93,10 +97,12 @@ export function verifyCommand(raw: Uint8Array | string, ctx: VerifyContext): Ver
   const name = body.cmd as CommandName;
   const args = COMMAND_ARGS[name].safeParse(body.args);
   if (!args.success) return { ok: false, reason: 'malformed', detail: `arguments of ${name}: ${args.error.issues.map((i) => `${i.path.join('.') || '(args)'} ${i.message}`).join('; ')}`, ...about };
+  const denied = signerPermits(signer, COMMAND_SCOPE[name], ctx.identity.gate);
+  if (denied) return { ...denied, ...about };
   if (ctx.replay.has(body.nonce)) return { ok: false, reason: 'replayed', detail: 'this nonce was already accepted', ...about };
   return {
     ok: true,
-    command: { cmd: name, args: args.data, nonce: body.nonce, issuedAt: body.issuedAt, expiresAt: body.expiresAt, key: opened.key } as VerifiedCommand,
+    command: { cmd: name, args: args.data, nonce: body.nonce, issuedAt: body.issuedAt, expiresAt: body.expiresAt, key: signer.key, signer } as VerifiedCommand,
   };
 }
 

@@ -1,8 +1,15 @@
 import { z } from 'zod';
 
-const base64Key = z.string().refine((s) => /^[A-Za-z0-9+/]{43}=$/.test(s), {
+const ED25519_BASE64 = /^[A-Za-z0-9+/]{43}=$/;
+
+export const base64Key = z.string().refine((s) => ED25519_BASE64.test(s), {
   error: 'must be an Ed25519 public key (32 bytes of base64, 44 characters)',
 });
+
+const optionalKey = z
+  .string()
+  .refine((s) => s === '' || ED25519_BASE64.test(s), { error: 'must be an Ed25519 public key (32 bytes of base64, 44 characters), or empty' })
+  .default('');
 
 export const cloudConfigSchema = z
   .object({
@@ -23,6 +30,10 @@ export const cloudConfigSchema = z
     caFile: z.string().default(''),
     /** Ed25519 public keys (base64) whose signatures the gate accepts on `cmd` and `credentials`. */
     operatorKeys: z.array(base64Key).default([]),
+    /** The site root's Ed25519 public key (base64): keys it certifies may sign what their certificate allows (docs/PROTOCOL.md §2a). Empty = none. */
+    siteRoot: optionalKey,
+    /** The site's offline recovery public key: the only key that may rotate the site root (§7a). Empty = the root cannot be rotated remotely. */
+    siteRecovery: optionalKey,
     homeAssistant: z
       .object({
         enabled: z.boolean({ error: 'must be true or false' }).default(false),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { openSigned, type OpenFailure } from './envelope';
-import type { GateIdentity } from './topics';
+import { openAuthorised, signerPermits, signerStanding, type AuthorityContext, type AuthorityFailure, type Signer } from './authority';
+import type { StandingFailure } from './certificates';
+import { CREDENTIALS_SCOPE } from './scopes';
 
 /** HMAC-SHA256 hex of a normalised UID (firmware/credentials/card-id.ts): a raw UID can never pass this. */
 const cardHash = z.string().regex(/^[0-9a-f]{64}$/, { error: 'cardHash must be 64 lower-case hex characters (HMAC-SHA256 of the UID with the site key)' });
@@ -19,20 +20,24 @@ export type CredentialDelta = Pick<z.infer<typeof deltaBody>, 'from' | 'to' | 'a
 export type CredentialSet = Pick<z.infer<typeof fullBody>, 'version' | 'credentials'>;
 export type CredentialMessage = z.infer<typeof credentialBody>;
 
-export type CredentialReject = { ok: false; reason: OpenFailure | 'wrong-site' | 'wrong-gate'; detail: string };
+export type CredentialReject = { ok: false; reason: AuthorityFailure | StandingFailure | 'wrong-gate' | 'out-of-scope'; detail: string; signer?: Signer };
 
-/** Signature and addressing of a `credentials` message. No expiry or nonce: versions make it idempotent. */
-export function verifyCredentialMessage(
-  raw: Uint8Array | string,
-  ctx: { trustedKeys: ReadonlySet<string>; identity: GateIdentity; maxBytes: number },
-): { ok: true; message: CredentialMessage } | CredentialReject {
-  const opened = openSigned(raw, 'credentials', credentialBody, ctx.trustedKeys, ctx.maxBytes);
+/**
+ * Signature, signer's authority (the `credentials` scope, for this gate, now) and addressing of a
+ * `credentials` message. No expiry or nonce: versions make it idempotent. A retained message signed
+ * under a certificate is judged when it arrives, so one whose certificate has since expired or been
+ * revoked is refused by a gate that comes back later.
+ */
+export function verifyCredentialMessage(raw: Uint8Array | string, ctx: AuthorityContext): { ok: true; message: CredentialMessage; signer: Signer } | CredentialReject {
+  const opened = openAuthorised(raw, 'credentials', credentialBody, ctx);
   if (!opened.ok) return opened;
-  const message = opened.body;
-  if (message.site !== ctx.identity.site) return { ok: false, reason: 'wrong-site', detail: `credentials name site "${message.site}"` };
-  if (message.gate !== ctx.identity.gate) return { ok: false, reason: 'wrong-gate', detail: `credentials name gate "${message.gate}"` };
-  if (message.type === 'delta' && message.to <= message.from) return { ok: false, reason: 'malformed', detail: 'a delta must move the version forward (to > from)' };
-  return { ok: true, message };
+  const { body: message, signer } = opened;
+  const refused = signerStanding(signer, ctx) ?? signerPermits(signer, CREDENTIALS_SCOPE, ctx.identity.gate);
+  if (refused) return { ...refused, signer };
+  if (message.site !== ctx.identity.site) return { ok: false, reason: 'wrong-site', detail: `credentials name site "${message.site}"`, signer };
+  if (message.gate !== ctx.identity.gate) return { ok: false, reason: 'wrong-gate', detail: `credentials name gate "${message.gate}"`, signer };
+  if (message.type === 'delta' && message.to <= message.from) return { ok: false, reason: 'malformed', detail: 'a delta must move the version forward (to > from)', signer };
+  return { ok: true, message, signer };
 }
 
 export type CredentialDecision =

@@ -8,7 +8,8 @@ export interface DiscoveryMessage {
 /**
  * Home Assistant MQTT discovery for the door: a lock plus contact and alarm binary sensors, all fed by
  * the retained `state`. The lock's command topic is *not* in the gate's subtree and the gate never
- * reads it: an operator bridge holding an operator key turns it into signed commands (PROTOCOL.md §7).
+ * reads it: an operator bridge holding an operator key, certified for `door-open` only, turns it into
+ * signed commands (PROTOCOL.md §8).
  */
 export function discoveryMessages(id: GateIdentity, topics: GateTopics, prefix: string, commandTopicRoot: string): DiscoveryMessage[] {
   const device = { identifiers: [`postern_${id.site}_${id.gate}`], name: `Postern ${id.site}/${id.gate}`, manufacturer: 'Postern', model: 'gate controller' };

@@ -3,6 +3,7 @@ import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 
 import type { EventBus, GateEvent } from '../events/bus';
 import type { MethodHealth } from '../health';
 import type { Logger } from '../log';
+import { signerRecord, type AuthorityContext, type Signer } from './authority';
 import { verifyCommand, type RejectReason } from './commands';
 import type { CloudConfig } from './config';
 import { decideCredentialUpdate, verifyCredentialMessage } from './credentials';
@@ -14,6 +15,7 @@ import { Outbox, type OutboxEntry } from './outbox';
 import { ReplayCache } from './replay-cache';
 import type { CommandTargets } from './targets';
 import { gateTopics, type GateIdentity, type GateTopics } from './topics';
+import { TrustStore } from './trust-store';
 
 function readConfigFile(key: string, path: string): Buffer {
   try {
@@ -26,7 +28,7 @@ function readConfigFile(key: string, path: string): Buffer {
 export interface CloudLinkDeps {
   config: CloudConfig;
   identity: GateIdentity;
-  /** Where the outbox and the replay cache live; only the daemon writes here. */
+  /** Where the outbox, the replay cache and the trust state live; only the daemon writes here. */
   dataDir: string;
   bus: EventBus;
   health: MethodHealth;
@@ -48,6 +50,7 @@ export class CloudLink {
   private readonly log: Logger;
   private outbox?: Outbox;
   private replay?: ReplayCache;
+  private trust?: TrustStore;
   private client?: MqttClient;
   private inflight?: OutboxEntry;
   private lastState = '';
@@ -62,11 +65,16 @@ export class CloudLink {
     this.log = deps.logger.child({ module: 'cloud' });
   }
 
-  /** Opens the outbox and replay cache and starts connecting; the gate does not wait for the broker. */
+  /** Opens the outbox, replay cache and trust state and starts connecting; the gate does not wait for the broker. */
   start(): void {
     const { config, identity, bus, health } = this.deps;
     this.outbox = new Outbox(this.deps.dataDir);
     this.replay = new ReplayCache(this.deps.dataDir, config.skewSeconds * 1000);
+    this.trust = new TrustStore(this.deps.dataDir);
+    const rotated = this.trust.current.rotation;
+    if (rotated && config.siteRoot && rotated.root !== config.siteRoot && rotated.previousRoot !== config.siteRoot) {
+      this.log.warn({ configured: config.siteRoot, trusted: rotated.root }, 'cloud.siteRoot predates an accepted root rotation; the rotated root is the one trusted');
+    }
     // Events from this run that came before the link started (boot, relock) still go out, in order.
     for (const event of bus.since(0)) this.enqueue(event);
     this.unsubscribers.push(bus.subscribe((event) => this.onEvent(event)));
@@ -132,7 +140,11 @@ export class CloudLink {
     this.log.info({ broker: config.url, clientId: client.options.clientId }, 'connected to broker');
     client.publish(this.topics.availability, 'online', { qos: 1, retain: true });
     // Retain-as-published keeps the retain flag visible so retained commands can be refused (red line 6).
-    client.subscribe({ [this.topics.cmd]: { qos: 1, rap: true, rh: 0 }, [this.topics.credentials]: { qos: 1, rap: true, rh: 0 } }, (err, granted) => {
+    const subscription = { qos: 1, rap: true, rh: 0 } as const;
+    // Retained messages come in this order: a rotation first, so that a revocation list or credential set
+    // signed under the new root is judged against it by a gate that was offline through both.
+    const filters = [this.topics.rootRotation, this.topics.revocations, this.topics.credentials, this.topics.cmd];
+    client.subscribe(Object.fromEntries(filters.map((f) => [f, subscription])), (err, granted) => {
       const refused = granted?.filter((g) => g.qos > 2) ?? [];
       if (err || refused.length > 0) this.log.error({ err: err?.message, refused: refused.map((g) => g.topic) }, 'broker refused our subscriptions');
     });
@@ -204,30 +216,46 @@ export class CloudLink {
   private async onMessage(topic: string, payload: Buffer, packet: IPublishPacket): Promise<void> {
     if (this.stopping) return;
     if (topic === this.topics.cmd) await this.onCommand(payload, packet);
-    // An empty message on `credentials` only deletes a retained set at the broker: nothing to apply.
-    else if (topic === this.topics.credentials && payload.length > 0) await this.onCredentials(payload);
+    // An empty message only deletes a retained one at the broker: nothing to apply.
+    else if (payload.length === 0) return;
+    else if (topic === this.topics.credentials) await this.onCredentials(payload);
+    else if (topic === this.topics.revocations) this.deps.bus.emit(this.trust!.receiveRevocationList(payload, this.trustContext()));
+    else if (topic === this.topics.rootRotation) this.deps.bus.emit(this.trust!.receiveRootRotation(payload, this.trustContext()));
+  }
+
+  private trustContext() {
+    const { config, identity } = this.deps;
+    return { configRoot: config.siteRoot, recoveryKey: config.siteRecovery, identity, maxBytes: config.maxPayloadBytes, nowMs: this.now() };
+  }
+
+  /** What every verification needs to know of whom the gate trusts at `nowMs`. */
+  private authority(nowMs: number): AuthorityContext {
+    const { config, identity } = this.deps;
+    return { trustedKeys: this.trustedKeys, roots: this.trust!.roots(config.siteRoot, nowMs), revoked: this.trust!, identity, nowMs, skewMs: config.skewSeconds * 1000, maxBytes: config.maxPayloadBytes };
   }
 
   private async onCommand(payload: Buffer, packet: IPublishPacket): Promise<void> {
-    const { bus, targets, config, identity } = this.deps;
+    const { bus, targets } = this.deps;
     const correlation = packet.properties?.correlationData;
     if (packet.retain) {
       this.reject({ reason: 'retained', detail: 'retained command messages are never acted on' }, correlation);
       return;
     }
     const nowMs = this.now();
-    const verdict = verifyCommand(payload, { trustedKeys: this.trustedKeys, identity, nowMs, skewMs: config.skewSeconds * 1000, maxBytes: config.maxPayloadBytes, replay: this.replay! });
+    const verdict = verifyCommand(payload, { ...this.authority(nowMs), replay: this.replay! });
     if (!verdict.ok) {
       this.reject(verdict, correlation);
       return;
     }
     const { command } = verdict;
+    // Which certificate (serial, scopes) or listed key authorised it, and whom it concerned: for the audit log and `postern export`.
+    const about = { nonce: command.nonce, ...signerRecord(command.signer), ...('residentId' in command.args ? { residentId: command.args.residentId } : {}) };
     try {
       this.replay!.record(command.nonce, command.expiresAt, nowMs);
     } catch (err) {
       // A nonce that cannot be remembered could be replayed after a restart: refuse rather than act.
       this.log.error({ err: (err as Error).message }, 'replay cache write failed');
-      this.deps.bus.emit({ type: 'remote.failed', reason: command.cmd, data: { nonce: command.nonce, error: 'replay-cache-unwritable' } });
+      this.deps.bus.emit({ type: 'remote.failed', reason: command.cmd, data: { ...about, error: 'replay-cache-unwritable' } });
       this.respond({ nonce: command.nonce, cmd: command.cmd, ok: false, reason: 'failed', detail: 'the gate cannot record the nonce; nothing was done' }, correlation);
       return;
     }
@@ -240,14 +268,15 @@ export class CloudLink {
     bus.emit({
       type: outcome.ok ? 'remote.command' : 'remote.failed',
       reason: command.cmd,
-      data: { nonce: command.nonce, ...(outcome.ok ? {} : { error: outcome.reason, detail: outcome.detail }) },
+      data: { ...about, ...(outcome.ok ? {} : { error: outcome.reason, detail: outcome.detail }) },
     });
     this.respond({ nonce: command.nonce, cmd: command.cmd, ...outcome }, correlation);
   }
 
-  private reject(r: { reason: RejectReason; detail: string; nonce?: string; cmd?: string }, correlation: Buffer | undefined): void {
+  private reject(r: { reason: RejectReason; detail: string; nonce?: string; cmd?: string; signer?: Signer }, correlation: Buffer | undefined): void {
     this.log.warn({ reason: r.reason, detail: r.detail, nonce: r.nonce }, 'remote command rejected');
-    this.deps.bus.emit({ type: 'remote.rejected', reason: r.reason, data: { detail: r.detail, ...(r.nonce ? { nonce: r.nonce } : {}), ...(r.cmd ? { cmd: r.cmd } : {}) } });
+    const about = { ...(r.nonce ? { nonce: r.nonce } : {}), ...(r.cmd ? { cmd: r.cmd } : {}), ...(r.signer ? signerRecord(r.signer) : {}) };
+    this.deps.bus.emit({ type: 'remote.rejected', reason: r.reason, data: { detail: r.detail, ...about } });
     this.respond({ nonce: r.nonce ?? null, cmd: r.cmd ?? null, ok: false, reason: r.reason, detail: r.detail }, correlation);
   }
 
@@ -259,13 +288,14 @@ export class CloudLink {
   }
 
   private async onCredentials(payload: Buffer): Promise<void> {
-    const { bus, targets, config, identity } = this.deps;
-    const verdict = verifyCredentialMessage(payload, { trustedKeys: this.trustedKeys, identity, maxBytes: config.maxPayloadBytes });
+    const { bus, targets } = this.deps;
+    const verdict = verifyCredentialMessage(payload, this.authority(this.now()));
     if (!verdict.ok) {
       this.log.warn({ reason: verdict.reason, detail: verdict.detail }, 'credential message rejected');
-      bus.emit({ type: 'credentials.rejected', reason: verdict.reason, data: { detail: verdict.detail } });
+      bus.emit({ type: 'credentials.rejected', reason: verdict.reason, data: { detail: verdict.detail, ...(verdict.signer ? signerRecord(verdict.signer) : {}) } });
       return;
     }
+    const signer = signerRecord(verdict.signer);
     const store = targets.credentials;
     if (!store) {
       bus.emit({ type: 'credentials.rejected', reason: 'unsupported', data: { detail: 'this gate has no resident store wired' } });
@@ -276,7 +306,7 @@ export class CloudLink {
       case 'apply-delta':
       case 'replace-all':
         try {
-          await (decision.action === 'apply-delta' ? store.applyDelta(decision.delta) : store.replaceAll(decision.set));
+          await (decision.action === 'apply-delta' ? store.applyDelta(decision.delta, signer) : store.replaceAll(decision.set, signer));
         } catch (err) {
           // The store refused it whole (its writes are atomic): the old set stays, the cloud hears why.
           bus.emit({ type: 'credentials.rejected', reason: 'apply-failed', data: { detail: (err as Error).message } });

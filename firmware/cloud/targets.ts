@@ -1,11 +1,16 @@
 import type { DoorPort } from '../door/port';
+import type { SignerRecord } from './authority';
 import type { CredentialDelta, CredentialSet } from './credentials';
 
-/** The gate's card credentials as the cloud sees them: a version and whole-set or delta updates. The target records its own `credentials.applied` event. */
+/**
+ * The gate's card credentials as the cloud sees them: a version and whole-set or delta updates. The
+ * target records its own `credentials.applied` event, with `signer` (certificate serial and scopes, or
+ * the listed operator key) in its data.
+ */
 export interface CredentialTarget {
   version(): number;
-  applyDelta(delta: CredentialDelta): void | Promise<void>;
-  replaceAll(set: CredentialSet): void | Promise<void>;
+  applyDelta(delta: CredentialDelta, signer?: SignerRecord): void | Promise<void>;
+  replaceAll(set: CredentialSet, signer?: SignerRecord): void | Promise<void>;
 }
 
 /**

@@ -14,6 +14,13 @@ export interface GateTopics {
   credentials: string;
   /** Gate → cloud: "send me the full credential set" (after a version gap, or on request). */
   credentialsSync: string;
+  /**
+   * Cloud → gate, retained: the site root's revocation list and the recovery key's root rotation. Each has
+   * its own topic beside `credentials` because a topic retains one message, and the retained full
+   * credential set must not displace them (nor they it).
+   */
+  revocations: string;
+  rootRotation: string;
 }
 
 export function gateTopics({ site, gate }: GateIdentity): GateTopics {
@@ -27,5 +34,7 @@ export function gateTopics({ site, gate }: GateIdentity): GateTopics {
     cmdResult: `${root}/cmd/res`,
     credentials: `${root}/credentials`,
     credentialsSync: `${root}/credentials/sync`,
+    revocations: `${root}/credentials/revocations`,
+    rootRotation: `${root}/credentials/root`,
   };
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** Site and gate ids become MQTT topic levels, so they may not contain `/`, `+`, `#` or spaces. */
-const topicLevel = z
+export const topicLevel = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be 1-64 characters of a-z, 0-9, "-" or "_", starting with a letter or digit');
 

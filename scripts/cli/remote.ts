@@ -1,31 +1,44 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import nacl from 'tweetnacl';
+import type { MqttClient } from 'mqtt';
+import { certificateBody, withCertificate } from '../../firmware/cloud/certificates';
 import { commandBodyFor, MAX_VALIDITY_MS } from '../../firmware/cloud/commands';
-import { openEnvelope, sign, type Envelope } from '../../firmware/cloud/envelope';
+import { envelopeFields, openEnvelope, parseBody, sign, type Envelope } from '../../firmware/cloud/envelope';
 import { HA_PAYLOAD_COMMANDS, haCommandTopic } from '../../firmware/cloud/homeassistant';
 import { gateTopics, type GateIdentity } from '../../firmware/cloud/topics';
 import { hashCardUid } from '../../firmware/credentials/card-id';
 import { asksForHelp } from './admin-client';
+import { publicKeyOf, readSecretKey, writeNewKey } from './operator-keys';
+import { BROKER_OPTIONS, connectBroker } from './remote-broker';
 import type { CliIo } from './registry';
+import { trustCommands } from './remote-trust';
 
-/** Operator side of docs/PROTOCOL.md: keys, signed commands, credential sets hashed locally, the HA bridge. */
+/** Operator side of docs/PROTOCOL.md: keys, signed commands, credential sets hashed locally, the HA bridge; certificates and the site root in remote-trust.ts. */
 
-export function readSecretKey(path: string): Uint8Array {
-  const bytes = Buffer.from(readFileSync(path, 'utf8').trim(), 'base64');
-  if (bytes.length !== nacl.sign.secretKeyLength) throw new Error(`${path} does not hold an Ed25519 secret key (64 bytes of base64)`);
-  return new Uint8Array(bytes);
+/**
+ * An operator certificate file (`postern remote cert issue --out`), checked to certify `secretKey`'s
+ * public key, so a mismatched pair is caught here rather than refused by every gate.
+ */
+export function readCertificate(path: string, secretKey: Uint8Array): Envelope {
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new Error(`cannot read certificate ${path}: ${(err as Error).message}`);
+  }
+  const shaped = envelopeFields(value, 'certificate');
+  if (!shaped.ok) throw new Error(`${path}: ${shaped.detail}`);
+  const body = parseBody(shaped.fields, 'operator-cert', certificateBody);
+  if (!body.ok) throw new Error(`${path}: ${body.detail}`);
+  if (body.body.operatorKey !== publicKeyOf(secretKey)) throw new Error(`certificate ${path} (serial ${body.body.serial}) certifies key ${body.body.operatorKey}, not this key ${publicKeyOf(secretKey)}`);
+  return value as Envelope;
 }
 
-export function publicKeyOf(secretKey: Uint8Array): string {
-  return Buffer.from(secretKey.subarray(32)).toString('base64');
-}
-
-export function signCommand(secretKey: Uint8Array, gate: GateIdentity, cmd: string, args: Record<string, unknown>, ttlSeconds = 30, nowMs = Date.now()): Envelope {
+/** `cert`: the signer's operator certificate, for a key the gates know through the site root rather than `cloud.operatorKeys`. */
+export function signCommand(secretKey: Uint8Array, gate: GateIdentity, cmd: string, args: Record<string, unknown>, ttlSeconds = 30, nowMs = Date.now(), cert?: Envelope): Envelope {
   const nonce = randomBytes(18).toString('base64url');
-  return sign('cmd', commandBodyFor(gate, cmd, args, nowMs, ttlSeconds * 1000, nonce), secretKey);
+  return withCertificate(sign('cmd', commandBodyFor(gate, cmd, args, nowMs, ttlSeconds * 1000, nonce), secretKey), cert);
 }
 
 export interface CardAssignment {
@@ -100,9 +113,11 @@ export async function sendCommand(client: MqttClient, gate: GateIdentity, envelo
 
 /**
  * Home Assistant's lock entity publishes plain LOCK/UNLOCK/OPEN on the bridge topic; only this bridge,
- * holding an operator key, turns them into signed commands. Returns a function that stops it.
+ * holding an operator key, turns them into signed commands. Give it a certificate with the `door-open`
+ * scope only (docs/PROTOCOL.md §8): then OPEN and LOCK work and nothing else it could sign would.
+ * Returns a function that stops it.
  */
-export async function runHaBridge(client: MqttClient, secretKey: Uint8Array, commandTopicRoot: string, log: (line: string) => void): Promise<() => void> {
+export async function runHaBridge(client: MqttClient, secretKey: Uint8Array, commandTopicRoot: string, log: (line: string) => void, cert?: Envelope): Promise<() => void> {
   const filter = `${commandTopicRoot}/+/+/set`;
   await client.subscribeAsync(filter, { qos: 1 });
   const onMessage = (topic: string, payload: Buffer, packet: { retain?: boolean }) => {
@@ -113,7 +128,7 @@ export async function runHaBridge(client: MqttClient, secretKey: Uint8Array, com
       log(`ignored ${packet.retain ? 'retained ' : ''}payload on ${topic}`);
       return;
     }
-    const envelope = signCommand(secretKey, { site, gate }, mapped.cmd, mapped.args, 15);
+    const envelope = signCommand(secretKey, { site, gate }, mapped.cmd, mapped.args, 15, Date.now(), cert);
     void sendCommand(client, { site, gate }, envelope).then(
       (a) => log(`${site}/${gate} ${mapped.cmd}: ${a.body.ok ? 'ok' : `refused (${String(a.body.reason)})`}`),
       (err: Error) => log(`${site}/${gate} ${mapped.cmd}: ${err.message}`),
@@ -161,17 +176,21 @@ function parseRemovedUids(path: string): string[] {
     .map((line) => line.split(',')[0]!.trim());
 }
 
-const USAGE = `usage: postern remote <keygen|pubkey|sign|send|credentials|ha-bridge> [options]
-  keygen      --out FILE                          new operator key (0600); prints the public key for cloud.operatorKeys
+const USAGE = `usage: postern remote <keygen|pubkey|sign|send|credentials|ha-bridge|cert|root|recovery> [options]
+  keygen      --out FILE                          new operator key (0600); prints the public key (for a certificate, or cloud.operatorKeys)
   pubkey      --key FILE
-  sign        --key FILE --site S --gate G [--ttl SEC] CMD [ARGS_JSON]      print a signed envelope
-  send        BROKER --key FILE --site S --gate G [--ttl SEC] [--gate-key B64] CMD [ARGS_JSON]
-  credentials BROKER --key FILE --site-key FILE --site S --gate G --version N --cards FILE(.csv|.json)
-              BROKER --key FILE --site-key FILE --site S --gate G --from N --to M [--cards FILE] [--remove FILE]
+  sign        --key FILE [--cert FILE] --site S --gate G [--ttl SEC] CMD [ARGS_JSON]      print a signed envelope
+  send        BROKER --key FILE [--cert FILE] --site S --gate G [--ttl SEC] [--gate-key B64] CMD [ARGS_JSON]
+  credentials BROKER --key FILE [--cert FILE] --site-key FILE --site S --gate G --version N --cards FILE(.csv|.json)
+              BROKER --key FILE [--cert FILE] --site-key FILE --site S --gate G --from N --to M [--cards FILE] [--remove FILE]
               --cards: CSV lines "UID,residentId" (# comments) or JSON [{"uid":..,"residentId":..}]
               --remove: one UID a line ("UID,residentId" lines are accepted too) or JSON ["UID", ...]
               UIDs are hex as the reader reports them; they are hashed with the site key before sending
-  ha-bridge   BROKER --key FILE [--root postern-ha/v1]
+  ha-bridge   BROKER --key FILE [--cert FILE] [--root postern-ha/v1]
+  cert        issue | list | revoke | publish      operator certificates under the site root (postern remote cert --help)
+  root        keygen | rotate                      the site root key (postern remote root --help)
+  recovery    keygen                               the offline key that alone may rotate the root
+  --cert FILE: the key's operator certificate (\`cert issue --out\`); without it the gates must list the key in cloud.operatorKeys
   BROKER = --broker URL [--username U] [--password-file F] [--ca FILE]
   commands: open, hold-unlocked, relock, lockdown {"on":true|false}, revoke-resident {"residentId":..},
             withdraw-consent {"residentId":..}, sync, status`;
@@ -179,15 +198,13 @@ const USAGE = `usage: postern remote <keygen|pubkey|sign|send|credentials|ha-bri
 const OPTIONS = {
   out: { type: 'string' },
   key: { type: 'string' },
+  cert: { type: 'string' },
   'site-key': { type: 'string' },
   site: { type: 'string' },
   gate: { type: 'string' },
   ttl: { type: 'string' },
   'gate-key': { type: 'string' },
-  broker: { type: 'string' },
-  username: { type: 'string' },
-  'password-file': { type: 'string' },
-  ca: { type: 'string' },
+  ...BROKER_OPTIONS,
   version: { type: 'string' },
   from: { type: 'string' },
   to: { type: 'string' },
@@ -196,17 +213,6 @@ const OPTIONS = {
   root: { type: 'string' },
   timeout: { type: 'string' },
 } as const;
-
-async function connectBroker(values: Record<string, string | undefined>): Promise<MqttClient> {
-  if (!values.broker) throw new Error('--broker URL is required');
-  const options: IClientOptions = { protocolVersion: 5, reconnectPeriod: 0, clientId: `postern-remote-${randomBytes(4).toString('hex')}` };
-  if (values.username) options.username = values.username;
-  if (values['password-file']) options.password = readFileSync(values['password-file'], 'utf8').split('\n')[0]!.trim();
-  if (values.ca) options.ca = readFileSync(values.ca);
-  const client = await mqtt.connectAsync(values.broker, options);
-  (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
-  return client;
-}
 
 function need(values: Record<string, string | undefined>, name: string): string {
   const v = values[name];
@@ -235,10 +241,12 @@ function commandFrom(positionals: string[]): { cmd: string; args: Record<string,
   return { cmd, args: args as Record<string, unknown> };
 }
 
-export const summary = 'operator tool: keys, signed remote commands, credential sets, Home Assistant bridge';
+export const summary = 'operator tool: keys, certificates, signed remote commands, credential sets, Home Assistant bridge';
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = argv;
+  const trust = sub === undefined ? undefined : trustCommands[sub];
+  if (trust) return trust(rest, io);
   if (sub === 'help' || asksForHelp(argv)) {
     io.out(USAGE);
     return 0;
@@ -257,27 +265,28 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     if (!(t > 0 && t * 1000 <= MAX_VALIDITY_MS)) throw new Error(`--ttl must be between 1 and ${MAX_VALIDITY_MS / 1000} seconds`);
     return t;
   };
+  const signing = () => {
+    const secret = readSecretKey(need(values, 'key'));
+    return { secret, cert: values.cert === undefined ? undefined : readCertificate(values.cert, secret) };
+  };
   try {
     switch (sub) {
-      case 'keygen': {
-        const out = need(values, 'out');
-        if (existsSync(out)) throw new Error(`${out} exists; refusing to overwrite an operator key`);
-        const pair = nacl.sign.keyPair();
-        writeFileSync(out, Buffer.from(pair.secretKey).toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
-        io.out(publicKeyOf(pair.secretKey));
+      case 'keygen':
+        io.out(publicKeyOf(writeNewKey(need(values, 'out'), 'an operator key')));
         return 0;
-      }
       case 'pubkey':
         io.out(publicKeyOf(readSecretKey(need(values, 'key'))));
         return 0;
       case 'sign': {
         const { cmd, args } = commandFrom(positionals);
-        io.out(JSON.stringify(signCommand(readSecretKey(need(values, 'key')), gate(), cmd, args, ttl())));
+        const { secret, cert } = signing();
+        io.out(JSON.stringify(signCommand(secret, gate(), cmd, args, ttl(), Date.now(), cert)));
         return 0;
       }
       case 'send': {
         const { cmd, args } = commandFrom(positionals);
-        const envelope = signCommand(readSecretKey(need(values, 'key')), gate(), cmd, args, ttl());
+        const { secret, cert } = signing();
+        const envelope = signCommand(secret, gate(), cmd, args, ttl(), Date.now(), cert);
         const client = await connectBroker(values);
         try {
           const answer = await sendCommand(client, gate(), envelope, Number(values.timeout ?? 10) * 1000, values['gate-key']);
@@ -288,12 +297,13 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         }
       }
       case 'credentials': {
-        const secret = readSecretKey(need(values, 'key'));
+        const { secret, cert } = signing();
         const siteKey = new Uint8Array(Buffer.from(readFileSync(need(values, 'site-key'), 'utf8').trim(), 'base64'));
-        const envelope =
+        const signed =
           values.from === undefined
             ? signCredentialSet(secret, siteKey, gate(), integer(values, 'version'), parseCards(need(values, 'cards')))
             : signCredentialDelta(secret, siteKey, gate(), integer(values, 'from'), integer(values, 'to'), values.cards ? parseCards(values.cards) : [], values.remove ? parseRemovedUids(values.remove) : []);
+        const envelope = withCertificate(signed, cert);
         const client = await connectBroker(values);
         try {
           await client.publishAsync(gateTopics(gate()).credentials, JSON.stringify(envelope), { qos: 1, retain: values.from === undefined });
@@ -304,8 +314,9 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         return 0;
       }
       case 'ha-bridge': {
+        const { secret, cert } = signing();
         const client = await connectBroker(values);
-        await runHaBridge(client, readSecretKey(need(values, 'key')), values.root ?? 'postern-ha/v1', io.out);
+        await runHaBridge(client, secret, values.root ?? 'postern-ha/v1', io.out, cert);
         io.out('bridge running; Ctrl-C to stop');
         await new Promise<void>((resolve) => process.once('SIGINT', resolve).once('SIGTERM', resolve));
         await client.endAsync();

@@ -29,7 +29,7 @@ test('keygen writes a 0600 key once and prints its public key; sign makes an env
 
   const signed = await cli('sign', '--key', key, '--site', 'site1', '--gate', 'gate-a', '--ttl', '20', 'lockdown', '{"on":true}');
   expect(signed.code).toBe(0);
-  const verdict = verifyCommand(signed.out[0]!, { trustedKeys: new Set(made.out), identity: { site: 'site1', gate: 'gate-a' }, nowMs: Date.now(), skewMs: 0, maxBytes: 4096, replay: { has: () => false } });
+  const verdict = verifyCommand(signed.out[0]!, { trustedKeys: new Set(made.out), roots: new Set(), revoked: { has: () => false }, identity: { site: 'site1', gate: 'gate-a' }, nowMs: Date.now(), skewMs: 0, maxBytes: 4096, replay: { has: () => false } });
   expect(verdict).toMatchObject({ ok: true, command: { cmd: 'lockdown', args: { on: true } } });
   expect(readFileSync(key, 'utf8').trim()).toHaveLength(88);
 });

@@ -12,7 +12,7 @@ const NOW = 1_790_000_000_000;
 const identity = { site: 'site1', gate: 'gate-a' };
 
 function ctx(overrides: Partial<VerifyContext> = {}): VerifyContext {
-  return { trustedKeys: new Set([b64(operator.publicKey)]), identity, nowMs: NOW, skewMs: 5000, maxBytes: 4096, replay: { has: () => false }, ...overrides };
+  return { trustedKeys: new Set([b64(operator.publicKey)]), roots: new Set(), revoked: { has: () => false }, identity, nowMs: NOW, skewMs: 5000, maxBytes: 4096, replay: { has: () => false }, ...overrides };
 }
 
 function signed(body: Record<string, unknown>, key = operator.secretKey): string {
@@ -23,7 +23,8 @@ const good = (extra: Record<string, unknown> = {}) => ({ ...commandBodyFor(ident
 
 test('a well-formed open command from a trusted key verifies', () => {
   const verdict = verifyCommand(signed(good()), ctx());
-  expect(verdict).toEqual({ ok: true, command: { cmd: 'open', args: {}, nonce: 'nonce-0123456789abcdef', issuedAt: NOW, expiresAt: NOW + 30_000, key: b64(operator.publicKey) } });
+  const key = b64(operator.publicKey);
+  expect(verdict).toEqual({ ok: true, command: { cmd: 'open', args: {}, nonce: 'nonce-0123456789abcdef', issuedAt: NOW, expiresAt: NOW + 30_000, key, signer: { kind: 'operator-key', key } } });
 });
 
 test('the signature covers exactly "postern/v1 cmd\\n" + body', () => {
@@ -71,9 +72,10 @@ test('replayed: a nonce the cache already holds is refused; clock skew inside th
 });
 
 describe('credential messages', () => {
+  const credentialCtx = { trustedKeys: new Set([b64(operator.publicKey)]), roots: new Set<string>(), revoked: { has: () => false }, identity, nowMs: NOW, skewMs: 5000, maxBytes: 4096 };
   const hash = 'a'.repeat(64);
   const delta = (from: number, to: number): Record<string, unknown> => ({ kind: 'credentials', site: 'site1', gate: 'gate-a', issuedAt: NOW, type: 'delta', from, to, add: [{ cardHash: hash, residentId: 'r1' }], remove: [] });
-  const verify = (body: Record<string, unknown>) => verifyCredentialMessage(JSON.stringify(sign('credentials', body, operator.secretKey)), { trustedKeys: new Set([b64(operator.publicKey)]), identity, maxBytes: 4096 });
+  const verify = (body: Record<string, unknown>) => verifyCredentialMessage(JSON.stringify(sign('credentials', body, operator.secretKey)), credentialCtx);
   const message = (body: Record<string, unknown>): CredentialMessage => {
     const v = verify(body);
     if (!v.ok) throw new Error(v.detail);
@@ -86,7 +88,7 @@ describe('credential messages', () => {
 
   test('a command signature is not accepted as credentials, nor credentials for another gate', () => {
     const asCmd = JSON.stringify(sign('cmd', delta(0, 1), operator.secretKey));
-    expect(verifyCredentialMessage(asCmd, { trustedKeys: new Set([b64(operator.publicKey)]), identity, maxBytes: 4096 })).toMatchObject({ ok: false, reason: 'bad-signature' });
+    expect(verifyCredentialMessage(asCmd, credentialCtx)).toMatchObject({ ok: false, reason: 'bad-signature' });
     expect(verify({ ...delta(0, 1), gate: 'gate-b' })).toMatchObject({ ok: false, reason: 'wrong-gate' });
   });
 
