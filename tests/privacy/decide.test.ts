@@ -1,5 +1,5 @@
 import { accessSchema } from '../../firmware/access/config';
-import { DENY_REASONS, decide, type DecisionInput, type DenyReason } from '../../firmware/access/decide';
+import { DENY_REASONS, decide, rateLimitKey, type DecisionInput, type DenyReason } from '../../firmware/access/decide';
 import { policyFromConfig } from '../../firmware/access/policy';
 import { emptyRateLimitState, isRateLimited, recordFailure, recordSuccess, type RateLimitPolicy } from '../../firmware/access/rate-limit';
 import { isWithinSchedule } from '../../firmware/access/schedule';
@@ -39,6 +39,9 @@ describe('access decisions', () => {
     ['granted', { presented: { method: 'face', residentId: 'r-1' }, resident: resident({ consent: consented, face: { enrolledAt: '2026-01-01T00:00:00.000Z', lastUsedAt: null } }) }],
     ['granted', { doorMode: 'held-unlocked' }],
     ['granted', { resident: resident({ validFrom: '2026-03-04T12:00:00.000Z', validUntil: '2026-03-04T12:00:00.001Z' }) }],
+    // A card that failed secure authentication (a clone showing the resident's UID) never opens.
+    ['card-not-authentic', { presented: { method: 'card', cardHash: HASH, proof: 'failed' } }],
+    ['granted', { presented: { method: 'card', cardHash: HASH, proof: 'secure' } }],
   ];
   test.each(cases)('%s', (expected, over) => expect(reasonOf(input(over))).toBe(expected));
 
@@ -51,6 +54,17 @@ describe('access decisions', () => {
     expect(reasonOf(input({ policy: p, rateLimit: state, presented: { method: 'card', cardHash: 'b'.repeat(64) }, resident: undefined }))).toBe('unknown');
     // the failures age out of the window
     expect(reasonOf(input({ policy: p, rateLimit: state, now: new Date(NOW.getTime() + rl.credentialWindowMs) }))).toBe('granted');
+  });
+
+  test('failed proofs count under their own key: a clone tapped at the gate cannot rate-limit the genuine card', () => {
+    const rl: RateLimitPolicy = { ...policy.rateLimit, maxFailuresPerCredential: 2 };
+    const p = { ...policy, rateLimit: rl };
+    const clone = { method: 'card' as const, cardHash: HASH, proof: 'failed' as const };
+    expect(rateLimitKey(clone)).not.toBe(rateLimitKey({ method: 'card', cardHash: HASH }));
+    let state = emptyRateLimitState;
+    for (let i = 0; i < 2; i += 1) state = recordFailure(state, rl, rateLimitKey(clone), NOW.getTime() - 1000 + i);
+    expect(reasonOf(input({ policy: p, rateLimit: state, presented: clone }))).toBe('rate-limited');
+    expect(reasonOf(input({ policy: p, rateLimit: state, presented: { method: 'card', cardHash: HASH, proof: 'secure' } }))).toBe('granted');
   });
 
   test('every deny reason is exercised above', () => {
