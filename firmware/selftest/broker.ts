@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { CloudConfig } from '../cloud/config';
 import { gateTopics } from '../cloud/topics';
@@ -10,6 +11,50 @@ export interface BrokerCheckOptions {
   site: string;
   gate: string;
   timeoutMs?: number;
+}
+
+/** What the running daemon's admin API says of its cloud link (GET /api/admin/cloud). */
+export function askRunningGate(socketPath: string, timeoutMs = 3000): Promise<{ link: string; outboxDepth: number }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path: '/api/admin/cloud', method: 'GET', timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        try {
+          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as { link: string; outboxDepth: number });
+        } catch (err) {
+          reject(err as Error);
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/**
+ * While the gate runs, its own link is the proof: the shipped broker makes the login the client id
+ * (use_username_as_clientid), so a second session under the gate's login would take the running gate's
+ * over and publish its `offline` will. The running daemon is asked instead, and the ACL probe waits for
+ * a stopped gate.
+ */
+export async function checkBrokerThroughRunningGate(cloud: CloudConfig, socketPath: string): Promise<CheckResult[]> {
+  if (!cloud.url) return [skip('broker', 'no broker configured (cloud.url is empty): the gate runs offline')];
+  const aclSkip = skip('broker acl', 'the gate is running and holds its broker session; stop it (systemctl stop postern) to probe the ACL with its login');
+  let answer: { link: string; outboxDepth: number };
+  try {
+    answer = await askRunningGate(socketPath);
+  } catch (err) {
+    return [fail('broker', `the running gate did not say how its link is: ${(err as Error).message}`, 'see journalctl -u postern'), aclSkip];
+  }
+  const waiting = `${answer.outboxDepth} event(s) waiting to be sent`;
+  return [
+    answer.link === 'ok'
+      ? pass('broker', `the running gate is connected to ${cloud.url} (${waiting})`)
+      : fail('broker', `the running gate's link to ${cloud.url} is ${answer.link} (${waiting})`, 'see the gate\'s method.health events (postern events) and journalctl -u postern for the broker\'s answer'),
+    aclSkip,
+  ];
 }
 
 /** MQTT 5 PUBACK reason 0x87: the broker's ACL refused the publish. */

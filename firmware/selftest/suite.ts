@@ -12,7 +12,7 @@ import { relayActiveFor } from '../door/controller';
 import { KEY_FILES, loadGateKeys } from '../keys/key-files';
 import { initTfBackend } from '../vision/tf-backend';
 import { cameraFor } from '../vision/start';
-import { checkBroker } from './broker';
+import { checkBroker, checkBrokerThroughRunningGate } from './broker';
 import { checkCamera } from './camera';
 import { fail, pass, skip, type NamedCheck } from './check';
 import { checkClock } from './clock';
@@ -99,7 +99,10 @@ export async function selftestChecks(loaded: LoadedConfig): Promise<NamedCheck[]
     {
       name: 'broker',
       timeoutMs: 15_000,
-      run: () => checkBroker({ cloud: { ...config.cloud, passwordFile: abs(config.cloud.passwordFile), caFile: abs(config.cloud.caFile) }, site: config.gate.site, gate: config.gate.id }),
+      run: () =>
+        running
+          ? checkBrokerThroughRunningGate(config.cloud, loaded.adminSocket)
+          : checkBroker({ cloud: { ...config.cloud, passwordFile: abs(config.cloud.passwordFile), caFile: abs(config.cloud.caFile) }, site: config.gate.site, gate: config.gate.id }),
     },
   ];
 }
