@@ -16,6 +16,9 @@ export interface GateSettings {
   hasPassword: boolean;
   hasCa: boolean;
   operatorKeys: string[];
+  /** cloud.siteRoot / cloud.siteRecovery; undefined keeps what the file holds. */
+  siteRoot?: string;
+  siteRecovery?: string;
 }
 
 type Json = Record<string, unknown>;
@@ -42,6 +45,8 @@ export function buildConfig(existing: Json, s: GateSettings): Json {
   cloud.caFile = s.hasCa ? CA_PATH : '';
   const keys = Array.isArray(cloud.operatorKeys) ? (cloud.operatorKeys as unknown[]).map(String) : [];
   cloud.operatorKeys = [...new Set([...keys, ...s.operatorKeys])];
+  if (s.siteRoot !== undefined) cloud.siteRoot = s.siteRoot;
+  if (s.siteRecovery !== undefined) cloud.siteRecovery = s.siteRecovery;
   config.cloud = cloud;
   parseConfig(config, CONFIG_PATH);
   return config;

@@ -27,14 +27,16 @@ export function readSiteKeyImport(path: string): Uint8Array {
   return bytes;
 }
 
-/** An operator's Ed25519 public key, as the config's cloud.operatorKeys holds it (base64 of 32 bytes). */
-export function readOperatorKey(path: string): string {
-  const bytes = decodeBase64File(path, 'operator public key');
+/** An Ed25519 public key file, as the config's cloud.operatorKeys, siteRoot and siteRecovery hold them (base64 of 32 bytes). */
+export function readPublicKey(path: string, what: string): string {
+  const bytes = decodeBase64File(path, what);
   if (bytes.length !== nacl.sign.publicKeyLength) {
-    throw new UsageError(`operator public key ${path} holds ${bytes.length} bytes; an Ed25519 public key has ${nacl.sign.publicKeyLength}`);
+    throw new UsageError(`${what} ${path} holds ${bytes.length} bytes; an Ed25519 public key has ${nacl.sign.publicKeyLength}`);
   }
   return Buffer.from(bytes).toString('base64');
 }
+
+export const readOperatorKey = (path: string): string => readPublicKey(path, 'operator public key');
 
 /**
  * The gate's key files, written by firmware/keys/key-files.ts itself so the format cannot drift.

@@ -6,7 +6,7 @@ import { HostAccounts, SERVICE_USER, StagedAccounts } from './accounts';
 import { APP_DIR, checkSourceTree, installApp } from './app';
 import { buildConfig, CA_PATH, CONFIG_PATH, DATA_DIR, existingSettings, PASSWORD_PATH, type GateSettings } from './config-file';
 import { Executor } from './executor';
-import { checkSiteKeyImport, ensureKeys, gatePublicKey, KEYS_DIR, readOperatorKey, readSiteKeyImport } from './keys';
+import { checkSiteKeyImport, ensureKeys, gatePublicKey, KEYS_DIR, readOperatorKey, readPublicKey, readSiteKeyImport } from './keys';
 import { parseOptions, UsageError, USAGE, type ProvisionOptions } from './options';
 import { passwordProblem } from './passwords';
 import { ask } from './prompt';
@@ -80,6 +80,8 @@ async function resolveSettings(o: ProvisionOptions, at: (p: string) => string, e
       hasPassword: false,
       hasCa: o.caFile !== undefined || (brokerUrl !== '' && existsSync(at(CA_PATH))),
       operatorKeys: o.operatorKeys.map(readOperatorKey),
+      ...(o.siteRoot !== undefined ? { siteRoot: readPublicKey(o.siteRoot, 'site root public key') } : {}),
+      ...(o.siteRecovery !== undefined ? { siteRecovery: readPublicKey(o.siteRecovery, 'site recovery public key') } : {}),
     },
   };
   if (brokerUrl !== '') {

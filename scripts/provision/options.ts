@@ -11,6 +11,9 @@ export interface ProvisionOptions {
   caFile?: string;
   siteKey?: string;
   operatorKeys: string[];
+  /** Files holding the site root's and the recovery key's public keys (cloud.siteRoot, cloud.siteRecovery). */
+  siteRoot?: string;
+  siteRecovery?: string;
   skipDeps: boolean;
   noStart: boolean;
   interactive: boolean;
@@ -35,7 +38,11 @@ only what differs and never replaces existing keys. Values not given as flags ar
   --mqtt-password-file FILE first line is the broker password (empty and default passwords are refused)
   --ca-file FILE            CA bundle for the broker's TLS certificate
   --site-key FILE           the site's card-hashing key, from another gate of the site (base64)
-  --operator-key FILE       an operator's Ed25519 public key (base64); repeat for several
+  --operator-key FILE       an operator's Ed25519 public key (base64), trusted with every scope; repeat for several
+  --site-root FILE          the site root's public key (postern remote root keygen): keys it certifies may
+                            do what their certificate allows
+  --site-recovery FILE      the site's recovery public key (postern remote recovery keygen): the only key
+                            that may rotate the site root
   --root DIR                stage into DIR: no systemctl, no raspi-config, accounts written to DIR/etc
   --dry-run                 print every action without doing any
   --skip-deps               do not run npm ci --omit=dev (the image builder installs dependencies)
@@ -55,6 +62,8 @@ const VALUE_FLAGS = {
   '--mqtt-password-file': 'mqttPasswordFile',
   '--ca-file': 'caFile',
   '--site-key': 'siteKey',
+  '--site-root': 'siteRoot',
+  '--site-recovery': 'siteRecovery',
 } as const;
 
 export function parseOptions(argv: readonly string[], stdinIsTty: boolean): ProvisionOptions {
