@@ -49,7 +49,7 @@ export interface PrivacyCore {
 }
 
 /** Event types the audit log records: decisions, local and remote admin actions, consent, credentials and the door. */
-const AUDITED = ['access.', 'resident.', 'card.enrolled', 'card.unenrolled', 'consent.', 'face.enrolled', 'face.deleted', 'credentials.', 'door.', 'gate.', 'remote.'];
+const AUDITED = ['access.', 'resident.', 'card.enrolled', 'card.unenrolled', 'card.issued', 'card.rekeyed', 'consent.', 'face.enrolled', 'face.deleted', 'credentials.', 'door.', 'gate.', 'remote.'];
 
 export const isAudited = (type: string): boolean => AUDITED.some((p) => type.startsWith(p));
 

@@ -1,3 +1,4 @@
+import { isAudited } from '../../firmware/admin/start';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -109,4 +110,9 @@ describe('audit log', () => {
     expect(entries.map((x) => x.type)).toEqual(['audit.segment', 'access.granted']);
     expect(entries[1].data).toEqual({ residentId: 'r-1', eventId: e.id });
   });
+});
+
+test('the audit log keeps who was given a card and every key change, not only enrolments', () => {
+  for (const type of ['card.enrolled', 'card.unenrolled', 'card.issued', 'card.rekeyed', 'access.denied', 'consent.withdrawn', 'remote.rejected']) expect(isAudited(type)).toBe(true);
+  for (const type of ['card.presented', 'card.removed', 'method.health']) expect(isAudited(type)).toBe(false);
 });
