@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { PresenceOptions } from './presence-gate';
 import type { RecognizerOptions } from './recognizer';
 
 const num = (min: number, max: number, dflt: number, what: string) =>
@@ -80,6 +81,22 @@ export const faceSchema = z
         minConsistency: num(-1, 1, 0.5, 'cosine similarity to the mean'),
       })
       .prefault({}),
+    /**
+     * Presence gating (docs/BENCHMARKS.md, "Idle gate"): while nobody is in view each frame gets only a
+     * cheap look for motion, and the full analysis runs on frames that moved, on one frame per heartbeat,
+     * and on every frame from the first that moved or showed a face until `quietMs` of stillness.
+     */
+    presence: z
+      .strictObject({
+        /** Off: every frame is analysed, as before gating. */
+        enabled: z.boolean('must be true or false').default(true),
+        /** A full analysis of an idle scene costs ~100 ms of CPU here: one per 10 s is ~1% of a core (docs/BENCHMARKS.md). */
+        heartbeatMs: int(100, 600_000, 10_000, 'ms'),
+        quietMs: int(100, 600_000, 5000, 'ms'),
+        /** Chosen on the bench scenes: sensor noise and light drift change no block, a person entering tens of per cent of them. */
+        motionThreshold: num(0.001, 1, 0.01, 'share of the 8x8 blocks that changed'),
+      })
+      .prefault({}),
   })
   .prefault({});
 
@@ -102,6 +119,12 @@ export function recognizerOptionsFrom(c: FaceConfig): RecognizerOptions {
     },
     minLiveness: c.liveness.minScore,
   };
+}
+
+/** The worker's presence gate, or null when gating is off. */
+export function presenceOptionsFrom(c: FaceConfig): PresenceOptions | null {
+  const { enabled, heartbeatMs, quietMs, motionThreshold } = c.presence;
+  return enabled ? { heartbeatMs, quietMs, motionThreshold } : null;
 }
 
 export function defaultFaceConfig(): FaceConfig {

@@ -8,13 +8,15 @@ import { matchRule, type FaceConfig } from './config';
 import { confirmVotes, type FrameVote } from './confirm';
 import { judgeMatch, l2Normalise, TemplateIndex } from './matcher';
 import type { FrameAnalysis } from './recognizer';
-import type { AnalyseRequest } from './recognizer-protocol';
+import type { PresenceMode } from './presence';
+import type { PresenceReport } from './presence-gate';
+import type { AnalyseRequest, JudgedFrame } from './recognizer-protocol';
 import type { RecognizerStatus } from './remote-recognizer';
 
 export interface FaceGateDeps {
-  /** The RemoteRecognizer: inference runs off the event loop, one frame at a time. */
+  /** The RemoteRecognizer: the presence gate and inference run off the event loop, one frame at a time. */
   recognizer: {
-    analyse(frame: AnalyseRequest): Promise<FrameAnalysis>;
+    judge(frame: AnalyseRequest): Promise<JudgedFrame>;
     readonly dimensions: number;
     onStatus(listener: (status: RecognizerStatus) => void): () => void;
   };
@@ -78,7 +80,10 @@ export class FaceGate {
   private enrolment: Enrolment | undefined;
   private stopped = false;
   private readonly rule: { threshold: number; margin: number };
+  private presenceMode: PresenceMode | undefined;
+  /** Frames analysed in full, and frames the presence gate only looked at. */
   framesJudged = 0;
+  framesLooked = 0;
 
   constructor(private readonly deps: FaceGateDeps) {
     this.index = new TemplateIndex(deps.recognizer.dimensions);
@@ -257,7 +262,14 @@ export class FaceGate {
 
   private async judge(frame: CameraFrame): Promise<void> {
     const turns = (this.deps.config.camera.rotate / 90) as 0 | 1 | 2 | 3;
-    const analysis = await this.deps.recognizer.analyse({ bytes: frame.bytes, contentType: frame.contentType, turns });
+    // An enrolment needs every frame, whatever the scene looks like.
+    const gate = this.enrolment ? { wake: 'enrol' } : {};
+    const { analysis, presence } = await this.deps.recognizer.judge({ bytes: frame.bytes, contentType: frame.contentType, turns, gate });
+    if (presence && !this.stopped) this.notePresence(presence);
+    if (!analysis) {
+      this.framesLooked++;
+      return;
+    }
     try {
       if (this.stopped) return; // the gate stopped while the worker ran: no decision any more
       this.framesJudged++;
@@ -266,6 +278,13 @@ export class FaceGate {
     } finally {
       if (analysis.kind === 'face') analysis.embedding.fill(0);
     }
+  }
+
+  /** One event per change of mode, never per frame: an active period lasts at least quietMs. */
+  private notePresence(presence: PresenceReport): void {
+    if (presence.mode === this.presenceMode) return;
+    this.presenceMode = presence.mode;
+    this.deps.bus.emit({ type: 'face.presence', reason: presence.reason, data: { state: presence.mode } });
   }
 
   private decide(analysis: FrameAnalysis, now: number): void {

@@ -1,7 +1,11 @@
+import type { PresenceOptions, PresenceReport } from './presence-gate';
 import type { FrameAnalysis, RecognizerOptions } from './recognizer';
 
-/** What the recognizer worker is started with (its workerData): plain data, so it survives postMessage. */
-export type WorkerData = RecognizerOptions;
+/**
+ * What the recognizer worker is started with (its workerData): plain data, so it survives postMessage.
+ * With `presence`, the worker gates the frames sent with `gate` (presence-gate.ts).
+ */
+export type WorkerData = RecognizerOptions & { presence?: PresenceOptions | undefined };
 
 /**
  * One camera frame to analyse, still encoded: the worker decodes it, because decoding a 640x480 JPEG
@@ -13,12 +17,23 @@ export interface AnalyseRequest {
   contentType: 'image/jpeg' | 'image/png';
   /** Clockwise quarter turns for a camera mounted sideways. */
   turns: 0 | 1 | 2 | 3;
+  /**
+   * Present: the worker may skip the full analysis when its presence gate sees an empty scene; `wake`
+   * names why every frame must be analysed now (an enrolment). Absent: always analysed.
+   */
+  gate?: { wake?: string };
+}
+
+/** A frame's verdict: null analysis when the presence gate judged the scene empty; the gate's mode when it has one. */
+export interface JudgedFrame {
+  analysis: FrameAnalysis | null;
+  presence: PresenceReport | null;
 }
 
 export type WorkerReply =
   | { type: 'ready'; backend: string; dimensions: number }
   | { type: 'load-failed'; name: string; message: string }
-  | { type: 'analysis'; analysis: FrameAnalysis }
+  | ({ type: 'analysis' } & JudgedFrame)
   | { type: 'analyse-failed'; message: string };
 
 /**

@@ -2,8 +2,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { backoffMs } from '../cards/backoff';
+import type { PresenceOptions } from './presence-gate';
 import type { FrameAnalysis, RecognizerOptions } from './recognizer';
-import { ownedWhole, type AnalyseRequest, type WorkerData, type WorkerReply } from './recognizer-protocol';
+import { ownedWhole, type AnalyseRequest, type JudgedFrame, type WorkerData, type WorkerReply } from './recognizer-protocol';
 
 export type RecognizerStatus = { state: 'running' } | { state: 'failed'; reason: string };
 
@@ -12,6 +13,8 @@ export interface RemoteOptions {
   spawn?: (data: WorkerData) => Worker;
   /** A dead worker is restarted after initialMs, doubled per consecutive failure up to maxMs. */
   restartBackoff?: { initialMs: number; maxMs: number };
+  /** Presence gating for the frames sent with `judge` (null or absent: every frame is analysed). */
+  presence?: PresenceOptions | null;
 }
 
 export interface LoadedRemoteRecognizer {
@@ -45,7 +48,7 @@ class RecognizerThread {
   readonly ready: Promise<{ backend: string; dimensions: number }>;
   private resolveReady!: (r: { backend: string; dimensions: number }) => void;
   private rejectReady!: (err: Error) => void;
-  private pending: { resolve(a: FrameAnalysis): void; reject(err: Error): void } | undefined;
+  private pending: { resolve(judged: JudgedFrame): void; reject(err: Error): void } | undefined;
   private state: 'loading' | 'up' | 'ended' = 'loading';
 
   constructor(
@@ -61,7 +64,7 @@ class RecognizerThread {
     worker.on('exit', (code) => this.end(`exited with code ${code}`));
   }
 
-  analyse(frame: AnalyseRequest): Promise<FrameAnalysis> {
+  judge(frame: AnalyseRequest): Promise<JudgedFrame> {
     if (this.state !== 'up') return Promise.reject(new Error(`the face recognizer worker is ${this.state === 'loading' ? 'still loading its models' : 'gone'}`));
     if (this.pending) return Promise.reject(new Error('the face recognizer takes one frame at a time: the previous one is still being analysed'));
     const bytes = ownedWhole(frame.bytes);
@@ -86,7 +89,7 @@ class RecognizerThread {
     } else {
       const pending = this.pending;
       this.pending = undefined;
-      if (reply.type === 'analysis') pending?.resolve(reply.analysis);
+      if (reply.type === 'analysis') pending?.resolve({ analysis: reply.analysis, presence: reply.presence });
       else pending?.reject(new Error(`face analysis failed: ${reply.message}`));
     }
   }
@@ -109,8 +112,9 @@ class RecognizerThread {
 }
 
 /**
- * FaceRecognizer behind a worker thread, for the daemon's thread: `analyse` posts the encoded frame
- * (its bytes moved, not copied; the worker decodes it) and resolves with the worker's verdict, one frame at a time. A worker that dies
+ * FaceRecognizer behind a worker thread, for the daemon's thread: `judge` and `analyse` post the encoded
+ * frame (its bytes moved, not copied; the worker decodes it) and resolve with the worker's verdict, one
+ * frame at a time. A restarted worker starts its presence gate afresh (active). A worker that dies
  * fails the frame in flight, reports the recognizer failed (the gate marks face degraded; cards are
  * untouched) and is restarted with backoff; the status goes back to running once its models are loaded.
  */
@@ -132,7 +136,8 @@ export class RemoteRecognizer {
   static async load(options: RecognizerOptions, o: RemoteOptions = {}): Promise<LoadedRemoteRecognizer> {
     const started = performance.now();
     const spawn = o.spawn ?? spawnWorker;
-    const remote = new RemoteRecognizer(() => spawn(options), o.restartBackoff ?? DEFAULT_BACKOFF);
+    const data: WorkerData = o.presence ? { ...options, presence: o.presence } : options;
+    const remote = new RemoteRecognizer(() => spawn(data), o.restartBackoff ?? DEFAULT_BACKOFF);
     const { backend } = await remote.boot();
     return { recognizer: remote, backend, loadMs: performance.now() - started };
   }
@@ -141,13 +146,23 @@ export class RemoteRecognizer {
     return this.dims;
   }
 
-  /** The bytes move to the worker when `frame.bytes` owns its whole buffer (the caller's view is then empty), else they are copied once. */
-  analyse(frame: AnalyseRequest): Promise<FrameAnalysis> {
+  /**
+   * One frame, through the presence gate when the recognizer was loaded with one: its analysis is null
+   * when the gate judged the scene empty. The bytes move to the worker when `frame.bytes` owns its whole
+   * buffer (the caller's view is then empty), else they are copied once.
+   */
+  judge(frame: AnalyseRequest): Promise<JudgedFrame> {
     if (!this.thread) return Promise.reject(new Error(`the face recognizer is down: ${this.downReason ?? 'disposed'}`));
-    return this.thread.analyse(frame).then((analysis) => {
+    return this.thread.judge(frame).then((judged) => {
       this.failures = 0;
-      return analysis;
+      return judged;
     });
+  }
+
+  /** One frame analysed in full, whatever the presence gate would say. */
+  async analyse(frame: AnalyseRequest): Promise<FrameAnalysis> {
+    const { gate: _ignored, ...always } = frame;
+    return (await this.judge(always)).analysis!;
   }
 
   /** Reports the worker dying and coming back; returns the unsubscribe. */

@@ -9,7 +9,7 @@ import type { MethodHealth } from '../health';
 import { HttpError, readBody, sendJson } from '../http/json';
 import type { Logger } from '../log';
 import { StoreError, type GateStore } from '../store/store';
-import { recognizerOptionsFrom, type FaceConfig } from './config';
+import { presenceOptionsFrom, recognizerOptionsFrom, type FaceConfig } from './config';
 import { EnrolError, FaceGate } from './face-gate';
 import { RemoteRecognizer } from './remote-recognizer';
 
@@ -112,7 +112,7 @@ export function startFaceRecognition(o: StartFaceOptions): StartedFace | null {
 
   // The models load and run in a worker thread: a frame's inference never holds up a card tap.
   const load = o.loadRecognizer ?? RemoteRecognizer.load;
-  const ready = load(recognizerOptionsFrom(o.config)).then(
+  const ready = load(recognizerOptionsFrom(o.config), { presence: presenceOptionsFrom(o.config) }).then(
     async ({ recognizer, backend, loadMs }) => {
       if (stopped) {
         await recognizer.dispose();
