@@ -1,4 +1,5 @@
 import { runAccuracy } from './accuracy';
+import { runCertBench } from './certs';
 import { runIdentification } from './identification';
 import { runLatency } from './latency';
 import { runLiveness } from './liveness';
@@ -11,6 +12,7 @@ type Bench = (argv: readonly string[], log: (line: string) => void) => Promise<R
 
 const BENCHES: Record<string, Bench> = {
   accuracy: runAccuracy,
+  certs: runCertBench,
   identification: runIdentification,
   liveness: runLiveness,
   latency: runLatency,
