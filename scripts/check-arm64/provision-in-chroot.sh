@@ -16,8 +16,8 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 root=/var/tmp/postern-arm64/root
 ref=HEAD
 node_version=20.20.2
-# The npm that Node 20.20.2 bundles, i.e. what NodeSource's nodejs package installs.
-npm_version=10.8.2
+# What docs/INSTALL.md has Pi users install over the npm 10 that NodeSource's Node 20 brings: package.json's npm.
+npm_version="$(sed -n 's/.*"packageManager": *"npm@\([^"]*\)".*/\1/p' "$repo/package.json")"
 toolchain=0
 mirror=http://deb.debian.org/debian
 while [ $# -gt 0 ]; do
@@ -53,7 +53,14 @@ for fs in proc sys dev; do
   fi
 done
 cp /etc/resolv.conf "$root/etc/resolv.conf"
-in_root() { chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin LANG=C.UTF-8 bash -c "$1"; }
+# Emulated TLS handshakes are slow: with npm's default 15 parallel sockets the registry resets some of them.
+npm_env=(npm_config_maxsockets=4 npm_config_fetch_retries=5 npm_config_fetch_retry_mintimeout=20000)
+# Behind a proxy that re-signs TLS, the host's extra CA file must be trusted inside the root as well.
+if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "$NODE_EXTRA_CA_CERTS" ]; then
+  cp "$NODE_EXTRA_CA_CERTS" "$root/etc/ssl/host-extra-ca.crt"
+  npm_env+=(NODE_EXTRA_CA_CERTS=/etc/ssl/host-extra-ca.crt)
+fi
+in_root() { chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin LANG=C.UTF-8 "${npm_env[@]}" bash -c "$1"; }
 
 if [ "$toolchain" = 1 ]; then
   say "apt-get install g++ make python3 in the root (what node-gyp needs to build i2c-bus and epoll)"
