@@ -1,6 +1,7 @@
 import { runAccuracy } from './accuracy';
 import { runCertBench } from './certs';
 import { runIdentification } from './identification';
+import { runIdle } from './idle';
 import { runLatency } from './latency';
 import { runLiveness } from './liveness';
 import { runMatch } from './match';
@@ -14,6 +15,7 @@ const BENCHES: Record<string, Bench> = {
   accuracy: runAccuracy,
   certs: runCertBench,
   identification: runIdentification,
+  idle: runIdle,
   liveness: runLiveness,
   latency: runLatency,
   match: runMatch,
