@@ -3,6 +3,7 @@ import { ConfigError, EXIT_CONFIG, loadConfig, type LoadedConfig } from './confi
 import { formatBanner, startGate, type GateRuntime } from './daemon';
 import type { DoorController } from './door/controller';
 import { createLogger } from './log';
+import { notificationsSettled } from './watchdog/notifier';
 
 const EXIT_SOFTWARE = 70;
 
@@ -59,7 +60,8 @@ async function main(): Promise<void> {
     // A stuck module must not keep the process (and systemd) waiting forever.
     const force = setTimeout(() => process.exit(0), 5000);
     force.unref();
-    void done.then(() => process.exit(0));
+    // STOPPING=1 goes out through a child process: exiting first would let systemd kill it undelivered.
+    void done.then(notificationsSettled).then(() => process.exit(0));
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

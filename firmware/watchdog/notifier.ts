@@ -9,6 +9,18 @@ export interface Notifier {
   send(fields: readonly string[]): void;
 }
 
+/** Deliveries still under way: each systemd-notify this process started that has not exited yet. */
+const undelivered = new Set<Promise<void>>();
+
+/**
+ * Resolves once every notification already handed to systemd-notify has been delivered or has failed.
+ * The daemon waits for it before exiting: when the main process exits, systemd stops what is left of
+ * the unit's control group, and a systemd-notify still carrying STOPPING=1 would die with it.
+ */
+export function notificationsSettled(): Promise<void> {
+  return Promise.all(undelivered).then(() => undefined);
+}
+
 /**
  * Node has no Unix datagram sockets, so it cannot write to $NOTIFY_SOCKET itself; it runs
  * `systemd-notify` instead (the unit sets NotifyAccess=all so that a child may speak for the daemon).
@@ -28,10 +40,18 @@ export function systemdNotifyCommand(env: NodeJS.ProcessEnv, log: Logger, comman
       const child = spawn(command, [...fields], { env, stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
       child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-      child.on('error', (err: NodeJS.ErrnoException) => fail(err.code ?? err.message));
-      child.on('exit', (code) => {
-        if (code !== 0 && code !== null) fail(`exit ${code}: ${stderr.trim()}`);
+      const settled = new Promise<void>((resolve) => {
+        child.on('error', (err: NodeJS.ErrnoException) => {
+          fail(err.code ?? err.message);
+          resolve();
+        });
+        child.on('exit', (code) => {
+          if (code !== 0 && code !== null) fail(`exit ${code}: ${stderr.trim()}`);
+          resolve();
+        });
       });
+      undelivered.add(settled);
+      void settled.then(() => undelivered.delete(settled));
     },
   };
 }

@@ -16,6 +16,7 @@ import { startDaemon, type StartedDaemon } from '../helpers/daemon';
 import { fixture } from '../helpers/fixtures';
 import { startMosquitto, type Broker } from '../helpers/mosquitto';
 import { captureClient } from '../helpers/mqtt-capture';
+import { PATIENCE_MS } from '../helpers/patience';
 
 /** The real built daemon, a real mosquitto with the production ACL, and the operator tool's own signing code. */
 const GATE = { site: 'site1', gate: 'gate-a' };
@@ -27,19 +28,23 @@ const operatorKey = nacl.sign.keyPair();
 const strangerKey = nacl.sign.keyPair();
 const b64 = (u: Uint8Array) => Buffer.from(u).toString('base64');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+// Daemon restarts, model loads and broker outages take a while on a busy machine; every wait ends as soon as it can.
+jest.setTimeout(300_000);
+/** A signed command and the gate's answer, allowing for a busy machine. */
+const sendPatiently = (envelope: Envelope) => sendCommand(capture.client, GATE, envelope, PATIENCE_MS);
 
 let broker: Broker;
 let dir: string;
 let gate: StartedDaemon;
 let capture: Awaited<ReturnType<typeof captureClient>>;
 
-/** `face`: face recognition on, with the bench camera (POST /api/sim/camera) and the real models. */
+/** `face`: face recognition on, with the bench camera (POST /api/sim/camera) and the real models; a wide vote window, so a busy machine's slow frames still add up to a decision. */
 function gateConfig({ face = false } = {}) {
   return {
     gate: { site: GATE.site, id: GATE.gate },
     door: { pulseMs: 600, forcedGraceMs: 0 },
     cards: { pollIntervalMs: 10 },
-    ...(face ? { access: { methods: ['card', 'face'] }, face: { camera: { framerate: 5 }, match: { cooldownMs: 500 } } } : {}),
+    ...(face ? { access: { methods: ['card', 'face'] }, face: { camera: { framerate: 5 }, match: { cooldownMs: 500, windowMs: 30_000 }, enrol: { timeoutMs: PATIENCE_MS } } } : {}),
     cloud: { url: broker.url, passwordFile: 'gate.pass', operatorKeys: [b64(operatorKey.publicKey)], reconnectSeconds: 0.2, skewSeconds: 5, maxPayloadBytes: 2048, homeAssistant: { enabled: true } },
   };
 }
@@ -60,7 +65,7 @@ beforeAll(async () => {
   capture = await captureClient(broker.url, OPERATOR, ['postern/v1/#', 'homeassistant/#'], { clientId: 'e2e-operator', persistent: true });
   gate = await startDaemon({ dir, config: gateConfig() });
   await capture.waitFor((m) => m.topic === topics.availability && m.payload.toString() === 'online');
-}, 30_000);
+});
 
 afterAll(async () => {
   await gate?.stop(true);
@@ -90,11 +95,11 @@ test('announces itself: retained availability and state, Home Assistant discover
 
 test('a signed open opens the sim door; the same bytes captured off the broker and re-published do nothing', async () => {
   const envelope = signCommand(operatorKey.secretKey, GATE, 'open', {});
-  const answer = await sendCommand(capture.client, GATE, envelope);
+  const answer = await sendPatiently(envelope);
   expect(answer.body).toMatchObject({ kind: 'result', ok: true, cmd: 'open', site: 'site1', gate: 'gate-a' });
-  expect((await gate.state()).door.relay).toBe('unlocked');
-  await gate.waitForEvent((e) => e.type === 'door.unlocked' && e.reason === 'remote');
-  await gate.waitForEvent((e) => e.type === 'door.locked', 3000);
+  // The pulse is short: the events say the door opened and shut again, whenever this test gets to look.
+  const unlocked = await gate.waitForEvent((e) => e.type === 'door.unlocked' && e.reason === 'remote');
+  await gate.waitForEvent((e) => e.seq > unlocked.seq && e.type === 'door.locked' && e.reason === 'pulse-ended');
 
   const onWire = capture.messages.find((m) => m.topic === topics.cmd && m.payload.toString().includes(envelope.sig))!;
   const before = await unlocks();
@@ -139,7 +144,7 @@ test('every rejection is an event and a cmd/res error, and never moves the relay
 });
 
 test('lockdown refuses a signed open; hold-unlocked and relock move the door; status answers with the gate state', async () => {
-  const send = async (cmd: string, args: Record<string, unknown> = {}) => (await sendCommand(capture.client, GATE, signCommand(operatorKey.secretKey, GATE, cmd, args))).body;
+  const send = async (cmd: string, args: Record<string, unknown> = {}) => (await sendPatiently(signCommand(operatorKey.secretKey, GATE, cmd, args))).body;
   expect(await send('lockdown', { on: true })).toMatchObject({ ok: true });
   expect(await send('open')).toMatchObject({ ok: false, reason: 'refused' });
   expect((await gate.state()).door).toMatchObject({ relay: 'locked', mode: 'lockdown' });
@@ -163,16 +168,16 @@ test('the operator tool: `postern remote send` gets the gate-signed answer, `cre
   const err: string[] = [];
   const io = { out: (l: string) => out.push(l), err: (l: string) => err.push(l), env: {} };
   const broker_ = ['--broker', broker.url, '--username', 'operator', '--password-file', opPass, '--key', opKey, '--site', GATE.site, '--gate', GATE.gate];
-  expect(await remote(['send', ...broker_, '--gate-key', gatePublic, 'status'], io)).toBe(0);
+  expect(await remote(['send', ...broker_, '--timeout', String(PATIENCE_MS / 1000), '--gate-key', gatePublic, 'status'], io)).toBe(0);
   expect(JSON.parse(out[0]!)).toMatchObject({ kind: 'result', ok: true, cmd: 'status', result: { door: { relay: 'locked' } } });
-  expect(await remote(['send', ...broker_, '--gate-key', b64(strangerKey.publicKey), 'status'], io)).toBe(1);
+  expect(await remote(['send', ...broker_, '--timeout', String(PATIENCE_MS / 1000), '--gate-key', b64(strangerKey.publicKey), 'status'], io)).toBe(1);
   expect(err.at(-1)).toMatch(/gate answer failed verification: unknown-key/);
   expect(await remote(['credentials', ...broker_, '--site-key', join(gate.dataDir, 'keys', 'site-hmac.key'), '--version', '5', '--cards', join(dir, 'cards.csv')], io)).toBe(0);
   const seen = await capture.waitFor((m) => m.topic === topics.credentials && m.payload.toString().includes('"version\\":5'));
   expect(seen.payload.toString()).toContain(hashCardUid(loadGateKeys(join(gate.dataDir, 'keys'), false).siteKey, '04DEADBEEF0001'));
   expect(seen.payload.toString().toUpperCase()).not.toContain('DEADBEEF');
   await gate.waitForEvent((e) => e.type === 'credentials.applied' && e.reason === 'full');
-  expect(await remote(['send', ...broker_, 'status'], io)).toBe(0);
+  expect(await remote(['send', ...broker_, '--timeout', String(PATIENCE_MS / 1000), 'status'], io)).toBe(0);
   expect(JSON.parse(out.at(-1)!)).toMatchObject({ result: { credentialsVersion: 5 } });
   await capture.client.publishAsync(topics.credentials, '', { qos: 1, retain: true });
 });
@@ -184,27 +189,28 @@ test('outage: events made while the broker is down, across a clean restart and a
   await capture.waitFor((m) => m.topic === topics.events && m.payload.toString().includes(last.id));
   await broker.stop();
   await gate.press('exit');
-  await gate.waitForEvent((e) => e.type === 'door.locked' && e.reason === 'pulse-ended', 3000);
+  await gate.waitForEvent((e) => e.type === 'door.locked' && e.reason === 'pulse-ended');
   const firstRun = eventIds(await gate.events());
   await gate.stop(true);
   gate = await startDaemon({ dir, config: gateConfig() });
   // red line 1: with the cloud unreachable, a card from the set the cloud pushed earlier still opens the door
+  await gate.waitForMethod('card', 'ok');
   await gate.post('/api/sim/nfc', { uid: '04DEADBEEF0001', holdMs: 100 });
-  await gate.waitForEvent((e) => e.type === 'access.granted', 3000);
-  await gate.waitForEvent((e) => e.type === 'door.locked', 3000);
+  await gate.waitForEvent((e) => e.type === 'access.granted');
+  await gate.waitForEvent((e) => e.type === 'door.locked');
   const secondRun = eventIds(await gate.events());
   // and a crash: kill -9 loses nothing that was queued
   await gate.signal('SIGKILL');
   gate = await startDaemon({ dir, config: gateConfig() });
   await gate.press('exit');
-  await gate.waitForEvent((e) => e.type === 'door.locked' && e.reason === 'pulse-ended', 3000);
+  await gate.waitForEvent((e) => e.type === 'door.locked' && e.reason === 'pulse-ended');
   const thirdRun = eventIds(await gate.events());
   await broker.start();
   const expected = [...firstRun, ...secondRun, ...thirdRun];
   // A message the broker flags DUP is its own QoS 1 redelivery to this subscriber after the restart,
   // not a second publication by the gate; consumers drop those by id (PROTOCOL.md §5).
   const received = () => capture.messages.filter((m) => m.topic === topics.events && !m.dup).map((m) => JSON.parse(m.payload.toString()) as { id: string; seq: number });
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + PATIENCE_MS;
   while (Date.now() < deadline && !expected.every((id) => received().some((e) => e.id === id))) await sleep(50);
   const ids = received().map((e) => e.id);
   const missing = expected.filter((id) => !ids.includes(id));
@@ -215,7 +221,7 @@ test('outage: events made while the broker is down, across a clean restart and a
   // in order: the position of each expected id on the wire follows the order the gate made them
   const positions = expected.map((id) => ids.indexOf(id));
   expect(positions).toEqual([...positions].sort((a, b) => a - b));
-}, 40_000);
+});
 
 /** Everything in a published payload that could be a face template, an image or a raw UID by its shape or its field name. */
 const FORBIDDEN_FIELD = /^(uid|rawuid|templates?|descriptors?|embeddings?|image|frame|jpeg|png|photo)$/i;
@@ -242,7 +248,7 @@ function shapeProblems(value: unknown, path: string, problems: string[]): string
   return problems;
 }
 
-async function waitForFace(status: string, timeoutMs = 30_000): Promise<void> {
+async function waitForFace(status: string, timeoutMs = PATIENCE_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if ((await gate.state()).methods.face === status) return;
@@ -253,12 +259,18 @@ async function waitForFace(status: string, timeoutMs = 30_000): Promise<void> {
 
 const showFace = (rel: string, holdMs: number) => gate.post(`/api/sim/camera?holdMs=${holdMs}`, readFileSync(fixture(`faces/face_recognition/${rel}`)), 'image/jpeg');
 
+/** The person walks away: another image, shown for 1 ms, replaces the photo, and the scene goes empty. */
+const stepAway = () => gate.post('/api/sim/camera?holdMs=1', readFileSync(fixture('faces/non-face/brick.png')), 'image/png');
+
 /** Enrols a face through the admin API while the bench camera shows `rel`; returns the stored template, decrypted with the gate's key, and its ciphertext. */
 async function enrolFace(residentId: string, rel: string) {
   const enrolling = gate.post('/api/admin/face/enrol', { residentId, frames: 3 });
   await sleep(100);
-  await showFace(rel, 1500);
-  expect(await enrolling).toMatchObject({ status: 200, body: { residentId, frames: 3 } });
+  // Shown until the enrolment has its frames, however long a busy machine takes to analyse them.
+  await showFace(rel, 60_000);
+  const enrolled = await enrolling;
+  await stepAway();
+  expect(enrolled).toMatchObject({ status: 200, body: { residentId, frames: 3 } });
   const record = templateFileSchema.parse(JSON.parse(readFileSync(join(gate.dataDir, 'templates.json'), 'utf8'))).templates[residentId]!;
   const embedding = openTemplate(loadGateKeys(join(gate.dataDir, 'keys'), false).templateKey, record, residentId);
   return { embedding: Float32Array.from(embedding), box: record.box };
@@ -267,10 +279,11 @@ async function enrolFace(residentId: string, rel: string) {
 test('privacy: in a session of credential pushes, local card enrolment, taps, face enrolment, a face decision, consent, template deletion and revocation, the gate publishes no raw UID, template or image', async () => {
   // The same gate and data, restarted with face recognition on. The models load in the background, but
   // the load holds the daemon's event loop for a moment, so nothing is presented before face is 'ok'.
-  const send = async (cmd: string, args: Record<string, unknown>) => (await sendCommand(capture.client, GATE, signCommand(operatorKey.secretKey, GATE, cmd, args))).body;
+  const send = async (cmd: string, args: Record<string, unknown>) => (await sendPatiently(signCommand(operatorKey.secretKey, GATE, cmd, args))).body;
   await gate.stop(true);
   gate = await startDaemon({ dir, config: gateConfig({ face: true }) });
   await waitForFace('ok');
+  await gate.waitForMethod('card', 'ok');
   expect(await send('status', {})).toMatchObject({ ok: true, result: { methods: { face: 'ok' } } }); // subscribed again
   const siteKey = loadGateKeys(join(gate.dataDir, 'keys'), false).siteKey;
   const gatePublic = loadGateKeys(join(gate.dataDir, 'keys'), false).signingPublicKey;
@@ -304,8 +317,9 @@ test('privacy: in a session of credential pushes, local card enrolment, taps, fa
   const templates = [await enrolFace(faceId, 'obama2.jpg')];
   await capture.waitFor((m) => m.topic === topics.events && m.payload.toString().includes('"type":"face.enrolled"'));
   const enrolledSeq = (await gate.events()).at(-1)!.seq;
-  await showFace('obama1.jpg', 1500);
-  const granted = await gate.waitForEvent((e) => e.seq > enrolledSeq && e.type === 'access.granted' && (e.data as { method: string }).method === 'face', 15_000);
+  await showFace('obama1.jpg', 60_000);
+  const granted = await gate.waitForEvent((e) => e.seq > enrolledSeq && e.type === 'access.granted' && (e.data as { method: string }).method === 'face');
+  await stepAway();
   expect(granted.data).toMatchObject({ method: 'face', residentId: faceId });
   await capture.waitFor((m) => m.topic === topics.events && m.payload.toString().includes(granted.id));
   const withdrawn = await send('withdraw-consent', { residentId: faceId });
@@ -372,10 +386,11 @@ test('privacy: in a session of credential pushes, local card enrolment, taps, fa
       if (key === 'residentId') expect(value).toBe(faceId);
       else if (key === 'ciphertextSha256') expect(value).toMatch(/^[0-9a-f]{64}$/);
       else if (key === 'score' || key === 'dims') expect(typeof value).toBe('number');
+      else if (e.type === 'face.presence' && key === 'state') expect(value).toMatch(/^(idle|active)$/); // the gate's mode, nobody's
       else expect({ key, value }).toMatchObject({ key: expect.stringMatching(/^(method|why)$/), value: expect.stringMatching(/^[a-z-]{1,40}$/) });
     }
   }
-}, 40_000);
+});
 
 test('a gate that dies without a word is announced offline by its will, and comes back online', async () => {
   const before = capture.messages.length;

@@ -22,6 +22,7 @@ import { GateStore } from '../../firmware/store/store';
 import { runHaBridge, sendCommand, signCommand, signCredentialDelta, signCredentialSet } from '../../scripts/cli/remote';
 import { startMosquitto, type Broker } from '../helpers/mosquitto';
 import { captureClient } from '../helpers/mqtt-capture';
+import { PATIENCE_MS } from '../helpers/patience';
 
 /**
  * The cloud link in-process with the real store, credential sync, consent ledger and door controller on
@@ -39,6 +40,8 @@ const operatorKey = nacl.sign.keyPair();
 const gateKey = nacl.sign.keyPair();
 const siteKey = randomBytes(32);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+// A broker, a link and the operator tool on a busy machine: every wait below ends as soon as it can.
+jest.setTimeout(180_000);
 
 let broker: Broker;
 let dir: string;
@@ -51,9 +54,9 @@ let link: CloudLink;
 let capture: Awaited<ReturnType<typeof captureClient>>;
 
 const send = async (cmd: string, args: Record<string, unknown> = {}) =>
-  (await sendCommand(capture.client, GATE, signCommand(operatorKey.secretKey, GATE, cmd, args), 10_000, Buffer.from(gateKey.publicKey).toString('base64'))).body;
+  (await sendCommand(capture.client, GATE, signCommand(operatorKey.secretKey, GATE, cmd, args), PATIENCE_MS, Buffer.from(gateKey.publicKey).toString('base64'))).body;
 const waitEvent = async (predicate: (e: { type: string; reason: string }) => boolean) => {
-  for (let i = 0; i < 200; i++) {
+  for (const deadline = Date.now() + PATIENCE_MS; Date.now() < deadline; ) {
     const found = bus.since(0).find(predicate);
     if (found) return found;
     await sleep(20);
@@ -97,7 +100,7 @@ beforeAll(async () => {
   });
   link.start();
   await capture.waitFor((m) => m.topic === topics.availability && m.payload.toString() === 'online');
-}, 20_000);
+});
 
 afterAll(async () => {
   await link?.stop();
@@ -164,9 +167,9 @@ test('Home Assistant OPEN reaches the door only through the signing bridge', asy
   const stopBridge = await runHaBridge(bridgeClient, operatorKey.secretKey, 'postern-ha/v1', (l) => lines.push(l));
   try {
     await ha.publishAsync('postern-ha/v1/site1/gate-a/set', 'OPEN', { qos: 1 });
+    // The door's own report that it unlocked: its short pulse may be over by the time this test looks.
     await waitEvent((e) => e.type === 'door.unlocked' && e.reason === 'remote');
-    expect(door.snapshot().relay).toBe('unlocked');
-    for (let i = 0; i < 100 && lines.length === 0; i++) await sleep(20);
+    for (const deadline = Date.now() + PATIENCE_MS; lines.length === 0 && Date.now() < deadline; ) await sleep(20);
     expect(lines).toEqual(['site1/gate-a open: ok']);
   } finally {
     stopBridge();
@@ -178,7 +181,7 @@ test('Home Assistant OPEN reaches the door only through the signing bridge', asy
 test('a command whose nonce cannot be written to the replay cache is refused and moves nothing', async () => {
   // a directory where the cache's temp file goes makes the atomic write fail, as a full or read-only disk would
   const blocker = join(dir, 'cloud', 'replay-cache.json.tmp');
-  for (let i = 0; i < 100 && door.snapshot().relay !== 'locked'; i++) await sleep(20);
+  for (const deadline = Date.now() + PATIENCE_MS; door.snapshot().relay !== 'locked' && Date.now() < deadline; ) await sleep(20);
   const unlocksBefore = bus.since(0).filter((e) => e.type === 'door.unlocked').length;
   mkdirSync(blocker);
   try {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { GateEvent } from '../../firmware/events/bus';
+import { PATIENCE_MS } from './patience';
 
 /** Events as the bench serves them: the daemon's GateEvent, through JSON. */
 export type GateEventJson = GateEvent;
@@ -28,6 +29,8 @@ export interface StartedDaemon {
   state(): Promise<any>;
   events(since?: number): Promise<GateEventJson[]>;
   waitForEvent(predicate: (e: GateEventJson) => boolean, timeoutMs?: number): Promise<GateEventJson>;
+  /** Waits until the state reports an access method (`card`, `face`) with this status: a reader or the models can take a while to come up. */
+  waitForMethod(method: string, status: string, timeoutMs?: number): Promise<void>;
   /** Holds a simulated input active long enough to pass the debounce, then releases it. */
   press(name: 'exit' | 'contact' | 'tamper', holdMs?: number): Promise<void>;
   setInput(name: 'exit' | 'contact' | 'tamper', value: boolean): Promise<void>;
@@ -67,7 +70,7 @@ export async function startDaemon(options: StartOptions = {}): Promise<StartedDa
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
 
   const ready = new Promise<number>((resolveReady, reject) => {
-    const timer = setTimeout(() => reject(new Error(`daemon not ready in time; stderr:\n${stderrText}`)), options.readyTimeoutMs ?? 20_000);
+    const timer = setTimeout(() => reject(new Error(`daemon not ready in time; stderr:\n${stderrText}`)), options.readyTimeoutMs ?? PATIENCE_MS);
     createInterface({ input: child.stdout! }).on('line', (line) => {
       let entry: Record<string, unknown>;
       try {
@@ -88,9 +91,27 @@ export async function startDaemon(options: StartOptions = {}): Promise<StartedDa
   });
   const port = await ready;
   // The banner goes to stderr, the ready line to stdout: separate pipes, so wait for both.
-  for (let i = 0; i < 200 && !stderrText.includes('bench:'); i++) await sleep(10);
+  for (const deadline = Date.now() + PATIENCE_MS; !stderrText.includes('bench:') && Date.now() < deadline; ) await sleep(10);
   const benchUrl = `http://127.0.0.1:${port}`;
   const dataDir = join(dir, 'data');
+
+  const running = () => child.exitCode === null && child.signalCode === null;
+  /**
+   * One request. A GET to a daemon that is still running is tried once more when its connection drops: a
+   * kept-alive connection the server closes just as it is reused (more likely when a busy machine runs
+   * the client's idle timer late) is not the daemon's failure. A failure says whether the daemon is alive.
+   */
+  const send = async (method: string, path: string, init: RequestInit, retried = false): Promise<Response> => {
+    try {
+      return await fetch(benchUrl + path, init);
+    } catch (err) {
+      if (method === 'GET' && !retried && running()) return send(method, path, init, true);
+      await Promise.race([exited, sleep(1000)]);
+      const cause = (err as { cause?: Error }).cause?.message;
+      const daemonState = running() ? 'the daemon is running' : `the daemon has exited (${child.exitCode ?? child.signalCode}); stderr:\n${stderrText.slice(-4000)}`;
+      throw new Error(`${method} ${path}: ${(err as Error).message}${cause ? ` (${cause})` : ''}; ${daemonState}`);
+    }
+  };
 
   const request = async (method: string, path: string, body?: unknown, contentType = 'application/json') => {
     const init: RequestInit = { method };
@@ -98,7 +119,7 @@ export async function startDaemon(options: StartOptions = {}): Promise<StartedDa
       init.headers = { 'content-type': contentType };
       init.body = contentType === 'application/json' ? JSON.stringify(body) : (body as BodyInit);
     }
-    const res = await fetch(benchUrl + path, init);
+    const res = await send(method, path, init);
     const text = await res.text();
     let parsed: unknown = text;
     try {
@@ -121,7 +142,7 @@ export async function startDaemon(options: StartOptions = {}): Promise<StartedDa
     post: (path, body, contentType) => request('POST', path, body, contentType),
     state: async () => (await request('GET', '/api/state')).body,
     events: async (since = 0) => (await request('GET', `/api/events?since=${since}`)).body as GateEventJson[],
-    async waitForEvent(predicate, timeoutMs = 10_000) {
+    async waitForEvent(predicate, timeoutMs = PATIENCE_MS) {
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {
         const found = (await daemon.events()).find(predicate);
@@ -130,11 +151,20 @@ export async function startDaemon(options: StartOptions = {}): Promise<StartedDa
       }
       throw new Error(`no matching event within ${timeoutMs} ms; events: ${JSON.stringify((await daemon.events()).map((e) => `${e.type}/${e.reason}`))}`);
     },
+    async waitForMethod(method, status, timeoutMs = PATIENCE_MS) {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        if ((await daemon.state()).methods?.[method] === status) return;
+        await sleep(50);
+      }
+      throw new Error(`${method} not ${status} within ${timeoutMs} ms; methods: ${JSON.stringify((await daemon.state()).methods)}`);
+    },
     async setInput(name, value) {
       const res = await request('POST', '/api/sim/input', { name, value });
       if (res.status !== 200) throw new Error(`sim input failed: ${JSON.stringify(res.body)}`);
     },
-    async press(name, holdMs = 80) {
+    // Held well past the 30 ms debounce even when a busy machine runs the press and the release close together.
+    async press(name, holdMs = 300) {
       await daemon.setInput(name, true);
       await sleep(holdMs);
       await daemon.setInput(name, false);

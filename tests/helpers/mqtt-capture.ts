@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
+import { PATIENCE_MS } from './patience';
 
 export interface CapturedMessage {
   topic: string;
@@ -30,7 +31,7 @@ export async function captureClient(url: string, user: { username: string; passw
   return {
     client,
     messages,
-    async waitFor(predicate: (m: CapturedMessage) => boolean, timeoutMs = 10_000): Promise<CapturedMessage> {
+    async waitFor(predicate: (m: CapturedMessage) => boolean, timeoutMs = PATIENCE_MS): Promise<CapturedMessage> {
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {
         const found = messages.find(predicate);

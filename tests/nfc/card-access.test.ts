@@ -14,6 +14,7 @@ import { EventBus, type GateEvent } from '../../firmware/events/bus';
 import { MethodHealth } from '../../firmware/health';
 import { createLogger } from '../../firmware/log';
 import { GateStore } from '../../firmware/store/store';
+import { PATIENCE_MS } from '../helpers/patience';
 
 /** The whole card path on real components: emulated PN532 → driver → reader → access decision on the store → door. */
 describe('a tapped card at the door', () => {
@@ -27,11 +28,12 @@ describe('a tapped card at the door', () => {
   const store = GateStore.open({ dir, templateKey: randomBytes(32) });
   const access = new AccessService({ store, door, bus, policy: policyFromConfig(accessSchema.parse({})) });
   const emulator = new Pn532Emulator();
+  const health = new MethodHealth();
   const reader = new CardReaderService({
     transport: emulator,
     bus,
     log: createLogger('silent'),
-    health: new MethodHealth(),
+    health,
     siteKey: randomBytes(32),
     config: cardsSchema.parse({ pollIntervalMs: 5, passiveActivationRetries: 2 }),
   });
@@ -39,7 +41,7 @@ describe('a tapped card at the door', () => {
 
   const next = (type: string, from: number) =>
     new Promise<GateEvent>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ${type} event`)), 3000);
+      const timer = setTimeout(() => reject(new Error(`no ${type} event`)), PATIENCE_MS);
       const check = () => {
         const found = events.slice(from).find((e) => e.type === type);
         if (!found) return;
@@ -51,7 +53,11 @@ describe('a tapped card at the door', () => {
       check();
     });
 
-  beforeAll(() => reader.start());
+  // A tap is short: the reader must be polling before the first one.
+  beforeAll(async () => {
+    reader.start();
+    for (const deadline = Date.now() + PATIENCE_MS; health.get('card') !== 'ok' && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 5));
+  });
   afterAll(async () => {
     await reader.stop();
     door.stop();
@@ -61,7 +67,7 @@ describe('a tapped card at the door', () => {
 
   test('a card enrolled through nextTap opens the door; an unknown card is denied with a reason', async () => {
     const resident = store.addResident({ id: 'r-0001' });
-    const enrol = reader.nextTap(3000);
+    const enrol = reader.nextTap(PATIENCE_MS);
     void emulator.tap('04A1B2C3D4E5F6', 100);
     const hash = await enrol;
     store.addCard(resident.id, hash);

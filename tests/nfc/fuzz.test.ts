@@ -6,6 +6,8 @@ import type { I2cTransport } from '../../drivers/nfc/transport';
 import { fuzzer } from '../helpers/mutate';
 
 const { int, bytes, pick, mutate } = fuzzer(0x5eed);
+// Tens of thousands of frames and commands: seconds on an idle machine, longer on a busy one.
+jest.setTimeout(180_000);
 
 function inListResponse(uid: Buffer): Buffer {
   return encodeFrame(TFI_PN532, [0x4b, 1, 1, 0x00, 0x44, 0x00, uid.length, ...uid]);

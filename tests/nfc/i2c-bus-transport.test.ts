@@ -5,6 +5,7 @@ import { cardsSchema } from '../../firmware/cards/config';
 import { EventBus } from '../../firmware/events/bus';
 import { MethodHealth } from '../../firmware/health';
 import { createLogger } from '../../firmware/log';
+import { PATIENCE_MS } from '../helpers/patience';
 
 /** The real i2c-bus backend on a bus this machine does not have: what a Pi with I2C disabled looks like. */
 describe('real i2c-bus transport without the bus', () => {
@@ -30,7 +31,7 @@ describe('real i2c-bus transport without the bus', () => {
       config: cardsSchema.parse({ i2cBus: MISSING_BUS, backoff: { initialMs: 5, maxMs: 10 } }),
     });
     service.start();
-    const until = Date.now() + 2000;
+    const until = Date.now() + PATIENCE_MS;
     while (health.get('card') !== 'degraded' && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
     expect(health.get('card')).toBe('degraded');
     await new Promise((r) => setTimeout(r, 50)); // several more failed re-initialisations, no crash

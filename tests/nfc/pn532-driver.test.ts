@@ -2,8 +2,11 @@ import { Pn532, Pn532Error } from '../../drivers/nfc/pn532';
 import { Pn532Emulator } from '../../drivers/nfc/pn532-emulator';
 import type { I2cTransport } from '../../drivers/nfc/transport';
 
-/** Short timeouts keep the fault cases quick; the emulator answers well inside them when healthy. */
-function setup(options: { irq?: boolean; emulator?: Pn532Emulator } = {}) {
+/**
+ * Timeouts short enough to keep the fault cases quick, and long enough that a busy machine stalling this
+ * process for a moment does not turn a healthy answer into one: the emulator answers within a few ms.
+ */
+function setup(options: { irq?: boolean; emulator?: Pn532Emulator; responseTimeoutMs?: number } = {}) {
   const emulator = options.emulator ?? new Pn532Emulator();
   const transfers: { op: 'read' | 'write'; length: number }[] = [];
   const spy: I2cTransport = {
@@ -11,7 +14,7 @@ function setup(options: { irq?: boolean; emulator?: Pn532Emulator } = {}) {
     i2cWrite: (a, l, b) => (transfers.push({ op: 'write', length: l }), emulator.i2cWrite(a, l, b)),
     close: () => emulator.close(),
   };
-  const pn532 = new Pn532(spy, { ackTimeoutMs: 20, responseTimeoutMs: 150, ...(options.irq ? { irq: emulator.irq } : {}) });
+  const pn532 = new Pn532(spy, { ackTimeoutMs: 250, responseTimeoutMs: options.responseTimeoutMs ?? 1000, ...(options.irq ? { irq: emulator.irq } : {}) });
   return { emulator, pn532, transfers };
 }
 
@@ -81,13 +84,16 @@ describe('PN532 driver against the emulator', () => {
   });
 
   test('a card entering the field during a poll is found at the next activation attempt, not after the retries', async () => {
-    const { emulator, pn532 } = setup();
-    await pn532.initialise(200); // 201 attempts × 1.5 ms ≈ 300 ms for an empty field
+    // Slow attempts make the whole poll long (201 × 50 ms ≈ 10 s), so "found long before it ends" holds
+    // however late a busy machine runs the timer that places the card.
+    const POLL_MS = 201 * 50;
+    const { emulator, pn532 } = setup({ emulator: new Pn532Emulator({ activationAttemptMs: 50 }), responseTimeoutMs: 2 * POLL_MS });
+    await pn532.initialise(200);
     const started = Date.now();
     setTimeout(() => emulator.place('DEADBEEF'), 30);
     const target = await pn532.inListPassiveTargetA();
     expect(Buffer.from(target!.uid).toString('hex')).toBe('deadbeef');
-    expect(Date.now() - started).toBeLessThan(120);
+    expect(Date.now() - started).toBeLessThan(POLL_MS / 2);
   });
 
   test('a phone answers with a random UID and its ATS', async () => {
@@ -168,7 +174,7 @@ describe('PN532 driver against the emulator', () => {
     const { emulator, pn532 } = setup();
     emulator.faults.slowMs = 40;
     expect((await pn532.getFirmwareVersion()).ic).toBe(0x32);
-    emulator.faults.slowMs = 400;
+    emulator.faults.slowMs = 3000;
     await expectCode(pn532.getFirmwareVersion(), 'timeout');
   });
 
@@ -199,13 +205,15 @@ describe('PN532 driver against the emulator', () => {
     expect((await pn532.getFirmwareVersion()).ic).toBe(0x32);
   });
 
-  test('the abort signal stops a long poll promptly', async () => {
-    const { pn532 } = setup();
+  test('the abort signal stops a long poll without waiting for its timeout', async () => {
+    // The poll (retries for ever) would otherwise end only at the response timeout.
+    const RESPONSE_TIMEOUT_MS = 20_000;
+    const { pn532 } = setup({ responseTimeoutMs: RESPONSE_TIMEOUT_MS });
     await pn532.getFirmwareVersion();
     const controller = new AbortController();
     const started = Date.now();
     setTimeout(() => controller.abort(), 20);
     await expectCode(pn532.inListPassiveTargetA(controller.signal), 'aborted');
-    expect(Date.now() - started).toBeLessThan(120);
+    expect(Date.now() - started).toBeLessThan(RESPONSE_TIMEOUT_MS / 2);
   });
 });

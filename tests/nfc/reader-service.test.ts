@@ -1,18 +1,19 @@
 import { Writable } from 'node:stream';
-import { Pn532Emulator } from '../../drivers/nfc/pn532-emulator';
+import { Pn532Emulator, type Pn532EmulatorOptions } from '../../drivers/nfc/pn532-emulator';
 import { CardReaderService } from '../../firmware/cards/reader-service';
 import { cardsSchema } from '../../firmware/cards/config';
 import { hashCardUid } from '../../firmware/credentials/card-id';
 import { EventBus, type GateEvent } from '../../firmware/events/bus';
 import { MethodHealth } from '../../firmware/health';
 import { createLogger } from '../../firmware/log';
+import { PATIENCE_MS } from '../helpers/patience';
 
 const SITE_KEY = Buffer.alloc(32, 7);
 const UID = '04A1B2C3D4E5F6';
 const HASH = hashCardUid(SITE_KEY, UID);
 
-function setup(overrides: Record<string, unknown> = {}, irq = false) {
-  const emulator = new Pn532Emulator();
+function setup(overrides: Record<string, unknown> = {}, irq = false, emulatorOptions: Pn532EmulatorOptions = {}) {
+  const emulator = new Pn532Emulator(emulatorOptions);
   const bus = new EventBus();
   const health = new MethodHealth();
   const logLines: string[] = [];
@@ -25,8 +26,9 @@ function setup(overrides: Record<string, unknown> = {}, irq = false) {
   const config = cardsSchema.parse({
     pollIntervalMs: 5,
     passiveActivationRetries: 2,
-    ackTimeoutMs: 20,
-    responseTimeoutMs: 100,
+    // Short for quick fault cases, but a busy machine stalling the test for a moment must not look like one.
+    ackTimeoutMs: 250,
+    responseTimeoutMs: 1000,
     backoff: { initialMs: 5, maxMs: 20 },
     ...overrides,
   });
@@ -46,7 +48,7 @@ function setup(overrides: Record<string, unknown> = {}, irq = false) {
   return { emulator, bus, health, service, events, logLines, healthLog };
 }
 
-async function waitFor(what: string, predicate: () => boolean, timeoutMs = 3000): Promise<void> {
+async function waitFor(what: string, predicate: () => boolean, timeoutMs = PATIENCE_MS): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!predicate()) {
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
@@ -133,7 +135,7 @@ describe('card reader service', () => {
     const ctx = started(setup());
     const seen: string[] = [];
     ctx.service.onCard((h) => seen.push(h));
-    const next = ctx.service.nextTap(2000);
+    const next = ctx.service.nextTap(PATIENCE_MS);
     ctx.emulator.place(UID);
     await expect(next).resolves.toBe(HASH);
     expect(ofType(ctx.events, 'card.presented')[0]).toMatchObject({ reason: 'enrolment', data: { card: HASH } });
@@ -173,7 +175,7 @@ describe('card reader service', () => {
     await waitFor('error frame', () => ctx.healthLog.includes('degraded:reader-error-frame'));
     await waitFor('ok again', () => ctx.health.get('card') === 'ok');
 
-    ctx.emulator.faults.slowMs = 200;
+    ctx.emulator.faults.slowMs = 3000;
     await waitFor('timeout', () => ctx.healthLog.includes('degraded:reader-timeout'));
     ctx.emulator.faults.slowMs = 0;
     await waitFor('ok again', () => ctx.health.get('card') === 'ok');
@@ -208,14 +210,16 @@ describe('card reader service', () => {
     expect(ofType(ctx.events, 'card.presented')).toHaveLength(1);
   });
 
-  test('stop() returns promptly mid-poll and fails a pending nextTap', async () => {
-    const ctx = setup({ passiveActivationRetries: 254 });
+  test('stop() returns mid-poll without waiting for the poll to end, and fails a pending nextTap', async () => {
+    // One poll of an empty field lasts 255 attempts x 40 ms, about 10 s; stop() must abort it, not sit it out.
+    const POLL_MS = 255 * 40;
+    const ctx = setup({ passiveActivationRetries: 254, responseTimeoutMs: 10_000 }, false, { activationAttemptMs: 40 });
     ctx.service.start();
     await waitFor('polling', () => ctx.emulator.recentCommands.includes(0x4a));
-    const pending = ctx.service.nextTap(5000);
+    const pending = ctx.service.nextTap(PATIENCE_MS);
     const t0 = Date.now();
     await ctx.service.stop();
-    expect(Date.now() - t0).toBeLessThan(100);
+    expect(Date.now() - t0).toBeLessThan(POLL_MS / 2);
     await expect(pending).rejects.toThrow(/stopped/);
   });
 });

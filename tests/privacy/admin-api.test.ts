@@ -13,6 +13,7 @@ import { doorOnGpio, relayActiveFor, type DoorController } from '../../firmware/
 import { EventBus } from '../../firmware/events/bus';
 import { MethodHealth } from '../../firmware/health';
 import { loadGateKeys, type GateKeys } from '../../firmware/keys/key-files';
+import { PATIENCE_MS } from '../helpers/patience';
 
 interface Gate {
   dir: string;
@@ -22,6 +23,8 @@ interface Gate {
   door: DoorController;
   bus: EventBus;
   keys: GateKeys;
+  /** How many tap enrolments have started waiting for a card. */
+  tapsAwaited(): number;
   call(method: string, path: string, body?: unknown, raw?: string): Promise<{ status: number; body: any }>;
   stop(): Promise<void>;
 }
@@ -38,6 +41,7 @@ async function startGate(overrides: Record<string, unknown> = {}): Promise<Gate>
   const keys = loadGateKeys(join(dir, 'keys'), true);
   const cards = await startCardReader({ config: config.cards, mode: 'sim', gpio: gpio.backend, bus, log, health, siteKey: keys.siteKey, bench: null });
   const socket = join(dir, 'admin.sock');
+  let tapsAwaited = 0;
   const core = await startPrivacyCore({
     access: config.access,
     consent: config.consent,
@@ -50,7 +54,10 @@ async function startGate(overrides: Record<string, unknown> = {}): Promise<Gate>
     health,
     log,
     gate: { site: 's', id: 'g' },
-    nextTap: (ms) => cards.reader.nextTap(ms),
+    nextTap: (ms) => {
+      tapsAwaited++;
+      return cards.reader.nextTap(ms);
+    },
   });
   cards.reader.onCard((hash) => core.access.presentCard(hash));
   const call = (method: string, path: string, body?: unknown, raw?: string) =>
@@ -72,6 +79,7 @@ async function startGate(overrides: Record<string, unknown> = {}): Promise<Gate>
     door,
     bus,
     keys,
+    tapsAwaited: () => tapsAwaited,
     call,
     async stop() {
       await core.stop();
@@ -89,7 +97,7 @@ beforeAll(async () => {
 });
 afterAll(async () => gate.stop());
 
-const waitFor = async <T>(get: () => T | undefined, ms = 5000): Promise<T> => {
+const waitFor = async <T>(get: () => T | undefined, ms = PATIENCE_MS): Promise<T> => {
   const end = Date.now() + ms;
   for (;;) {
     const v = get();
@@ -125,8 +133,10 @@ describe('admin API over the Unix socket', () => {
     const { body: added } = await gate.call('POST', '/residents', { id: 'tapper' });
     expect(added.resident.id).toBe('tapper');
     const before = gate.bus.lastSeq;
-    const pending = gate.call('POST', '/residents/tapper/cards/tap', { timeoutMs: 5000 });
-    await new Promise((r) => setTimeout(r, 200));
+    const awaited = gate.tapsAwaited();
+    const pending = gate.call('POST', '/residents/tapper/cards/tap', { timeoutMs: PATIENCE_MS });
+    // Tap only once the enrolment waits for it; an earlier tap would be an access attempt.
+    await waitFor(() => (gate.tapsAwaited() > awaited ? true : undefined));
     await gate.cards.emulator!.tap('04112233445566', 200);
     const { status, body } = await pending;
     expect(status).toBe(200);

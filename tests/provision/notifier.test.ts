@@ -1,9 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { systemdNotifyCommand } from '../../firmware/watchdog/notifier';
+import { notificationsSettled, systemdNotifyCommand } from '../../firmware/watchdog/notifier';
 import { waitFor } from './helpers/supervisor';
 
 const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
@@ -46,8 +46,35 @@ describe('systemdNotifyCommand failures', () => {
     const notifier = systemdNotifyCommand({ NOTIFY_SOCKET: '/nonexistent' }, log, '/nonexistent/systemd-notify');
     notifier.send(['WATCHDOG=1']);
     notifier.send(['WATCHDOG=1']);
-    await waitFor('the error', () => lines.some((l) => l.level === 50));
-    await new Promise((r) => setTimeout(r, 100));
+    await notificationsSettled(); // both attempts have failed by now
     expect(lines.filter((l) => l.level === 50)).toEqual([expect.objectContaining({ reason: 'ENOENT' })]);
+  });
+});
+
+describe('notificationsSettled', () => {
+  it('resolves only once every notification handed to systemd-notify has gone out', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'postern-notify-slow-'));
+    try {
+      // A systemd-notify that takes a while, as a real one can on a busy machine.
+      const slow = join(dir, 'slow-notify');
+      writeFileSync(slow, `#!/bin/sh\nsleep 0.5\necho "$*" >> ${JSON.stringify(join(dir, 'delivered'))}\n`);
+      chmodSync(slow, 0o755);
+      const { log } = recordingLog();
+      const notifier = systemdNotifyCommand({ NOTIFY_SOCKET: '/nonexistent' }, log, slow);
+      notifier.send(['WATCHDOG=1']);
+      notifier.send(['STOPPING=1', 'STATUS=shutting down']);
+      expect(existsSync(join(dir, 'delivered'))).toBe(false);
+      await notificationsSettled();
+      expect(readFileSync(join(dir, 'delivered'), 'utf8').split('\n').filter(Boolean).sort()).toEqual(['STOPPING=1 STATUS=shutting down', 'WATCHDOG=1']);
+      await notificationsSettled(); // nothing left under way: resolves at once
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('resolves when the command cannot even start', async () => {
+    const { log } = recordingLog();
+    systemdNotifyCommand({ NOTIFY_SOCKET: '/nonexistent' }, log, '/nonexistent/systemd-notify').send(['STOPPING=1']);
+    await notificationsSettled();
   });
 });

@@ -8,6 +8,7 @@ import { checkCamera } from '../../firmware/selftest/camera';
 import { runChecks } from '../../firmware/selftest/check';
 import { selftestChecks } from '../../firmware/selftest/suite';
 import { fixture } from '../helpers/fixtures';
+import { PATIENCE_MS } from '../helpers/patience';
 
 let dir: string;
 beforeAll(() => {
@@ -24,13 +25,14 @@ const rpicam = (script: string) => {
 
 describe('camera self-test', () => {
   test('passes when the camera delivers a frame that decodes, naming its size', async () => {
-    const result = await checkCamera(new DirectoryCamera(fixture('faces/non-face'), 10), 5000);
+    const result = await checkCamera(new DirectoryCamera(fixture('faces/non-face'), 10), PATIENCE_MS);
     expect(result.ok).toBe(true);
     expect(result.detail).toMatch(/one \d+x\d+ frame decoded/);
   });
 
   test('fails with the camera process error and what to do when no frame comes', async () => {
-    const result = await checkCamera(rpicam('#!/bin/sh\necho "ERROR: *** no cameras available ***" >&2\nexit 1\n'), 600);
+    // The check waits this long for a frame that never comes: long enough for the process to start and fail on a busy machine.
+    const result = await checkCamera(rpicam('#!/bin/sh\necho "ERROR: *** no cameras available ***" >&2\nexit 1\n'), 3000);
     expect(result.ok).toBe(false);
     expect(result.detail).toContain('no cameras available');
     expect(result.fix).toContain('rpicam-hello --list-cameras');
@@ -39,7 +41,7 @@ describe('camera self-test', () => {
   test('fails when the stream carries a frame that is not a decodable image', async () => {
     // JPEG start and end markers around junk: the splitter cuts a "frame", the decoder refuses it.
     const script = `#!${process.execPath}\nprocess.stdout.write(Buffer.from([0xff, 0xd8, 1, 2, 3, 4, 5, 0xff, 0xd9]));\nsetTimeout(() => {}, 5000);\n`;
-    const result = await checkCamera(rpicam(script), 3000);
+    const result = await checkCamera(rpicam(script), PATIENCE_MS);
     expect(result.ok).toBe(false);
     expect(result.detail).toContain('does not decode');
   });

@@ -7,6 +7,7 @@ import { RpicamSource } from '../../drivers/camera/rpicam-source';
 import { BenchCamera, DirectoryCamera } from '../../drivers/camera/sim-sources';
 import type { CameraFrame, CameraStatus } from '../../drivers/camera/source';
 import { fixture } from '../helpers/fixtures';
+import { PATIENCE_MS } from '../helpers/patience';
 
 const jpegA = readFileSync(fixture('faces/lfw/Aaron_Peirsol_0001.jpg'));
 const jpegB = readFileSync(fixture('faces/lfw/Aaron_Sorkin_0001.jpg'));
@@ -64,16 +65,23 @@ describe('newest frame wins', () => {
 
 describe('camera simulators', () => {
   test('the bench camera repeats a pushed JPEG or PNG while held, and refuses other bodies naming why', async () => {
+    // On a fake clock, so the count of frames is the camera's doing and not how promptly a busy machine runs timers.
+    jest.useFakeTimers();
     const cam = new BenchCamera(50);
     const frames: CameraFrame[] = [];
-    cam.start((f) => frames.push(f), () => undefined);
-    expect(() => cam.push(Buffer.from('hello'), 'image/jpeg')).toThrow('not a JPEG or PNG');
-    expect(() => cam.push(png, 'image/jpeg')).toThrow('content-type is image/jpeg but the body is png');
-    cam.push(png, 'image/png', 120);
-    await new Promise((r) => setTimeout(r, 300));
-    await cam.stop();
-    expect(frames.length).toBeGreaterThanOrEqual(3);
-    expect(frames.length).toBeLessThanOrEqual(8);
+    try {
+      cam.start((f) => frames.push(f), () => undefined);
+      expect(() => cam.push(Buffer.from('hello'), 'image/jpeg')).toThrow('not a JPEG or PNG');
+      expect(() => cam.push(png, 'image/jpeg')).toThrow('content-type is image/jpeg but the body is png');
+      cam.push(png, 'image/png', 120);
+      await jest.advanceTimersByTimeAsync(300);
+      await cam.stop();
+    } finally {
+      jest.useRealTimers();
+    }
+    // Every 20 ms for the 120 ms it was held, and none after.
+    expect(frames.length).toBeGreaterThanOrEqual(6);
+    expect(frames.length).toBeLessThanOrEqual(7);
     expect(frames[0]!.contentType).toBe('image/png');
     expect(frames[0]!.bytes.equals(png)).toBe(true);
   });
@@ -85,7 +93,7 @@ describe('camera simulators', () => {
       const cam = new DirectoryCamera(join(dir, 'clip.mjpeg'), 100);
       const frames: CameraFrame[] = [];
       cam.start((f) => frames.push(f), () => undefined);
-      await new Promise((r) => setTimeout(r, 100));
+      for (const deadline = Date.now() + PATIENCE_MS; frames.length < 3 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 5));
       await cam.stop();
       expect(frames.length).toBeGreaterThanOrEqual(3);
       expect(frames[1]!.bytes.equals(jpegB)).toBe(true);
@@ -132,7 +140,7 @@ process.stdout.end(() => process.exit(1));
     const frames: CameraFrame[] = [];
     const statuses: CameraStatus[] = [];
     source.start((f) => frames.push(f), (s) => statuses.push(s));
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + PATIENCE_MS;
     while (statuses.filter((s) => s.state === 'failed').length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     await source.stop();
     expect(frames.length).toBeGreaterThanOrEqual(4);
@@ -152,7 +160,7 @@ process.stdout.end(() => process.exit(1));
     const source = new RpicamSource({ width: 640, height: 480, framerate: 10, backoff: { initialMs: 50, maxMs: 400 }, commands: [failing] });
     const reasons: string[] = [];
     source.start(() => undefined, (s) => s.state === 'failed' && reasons.push(s.reason));
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + PATIENCE_MS;
     while (reasons.length < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     await source.stop();
     expect(reasons.slice(0, 5).map((r) => Number(/restarting in (\d+) ms/.exec(r)?.[1]))).toEqual([50, 100, 200, 400, 400]);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { isMainThread, Worker } from 'node:worker_threads';
 import { MethodHealth } from '../../firmware/health';
 import { GateStore } from '../../firmware/store/store';
 import { defaultRecognizerOptions, faceSchema } from '../../firmware/vision/config';
@@ -13,6 +13,7 @@ import { RemoteRecognizer, workerEntry, type RecognizerStatus } from '../../firm
 import { startFaceRecognition } from '../../firmware/vision/start';
 import { faceOptions } from '../helpers/face-options';
 import { fixture } from '../helpers/fixtures';
+import { PATIENCE_MS } from '../helpers/patience';
 
 const PHOTO = fixture('faces/face_recognition/obama1.jpg');
 const jpeg = readFileSync(PHOTO);
@@ -22,16 +23,35 @@ const frame = (): AnalyseRequest => ({ bytes: Uint8Array.from(jpeg), contentType
 const pixels = (): RgbImage => decodeImage(jpeg);
 
 /**
- * On a 2-core x86, in-thread the model load holds the event loop up for about 300 ms and each analysis of
- * this photo for 130-250 ms; with the worker the worst delay is 10-30 ms, and that only when other
- * processes compete for the cores (the worker keeps one busy).
+ * Where the work runs is judged by shares, not by milliseconds, so that a busy machine (which slows
+ * every thread alike) cannot fail the test and a fast one cannot pass it by accident. Measured while
+ * the models load and frames are analysed: with the worker, this thread uses 2-3% of the process's CPU
+ * time and its longest stall is a small part of the wall time; in-thread, it uses 60-80% and an analysis
+ * stalls it for all of its duration. Timings themselves are `npm run bench -- latency`'s business.
  */
-const MAX_LOOP_DELAY_MS = 50;
+const MAX_MAIN_THREAD_CPU_SHARE = 0.25;
 const FAST_RESTART = { initialMs: 50, maxMs: 50 };
+// Model loads and analyses take seconds each on a busy machine; the waits below end as soon as they can.
+jest.setTimeout(180_000);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** How late a 5 ms timer fired at worst while `work` ran: the longest the event loop was held up. */
-async function loopDelayDuring<T>(work: () => Promise<T>): Promise<{ result: T; maxDelayMs: number }> {
+/** CPU time this process's main thread has used (Linux /proc, in clock ticks of 10 ms). */
+function mainThreadCpuMs(): number {
+  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime
+}
+
+const processCpuMs = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
+
+/**
+ * What `work` costs this thread: the longest a 5 ms timer was held up, the wall time, and this thread's
+ * share of the CPU time the whole process (worker threads included) used meanwhile.
+ */
+async function mainThreadFootprint<T>(work: () => Promise<T>): Promise<{ result: T; maxDelayMs: number; wallMs: number; cpuShare: number }> {
   let maxDelayMs = 0;
   let last = performance.now();
   const probe = setInterval(() => {
@@ -39,16 +59,20 @@ async function loopDelayDuring<T>(work: () => Promise<T>): Promise<{ result: T; 
     maxDelayMs = Math.max(maxDelayMs, now - last - 5);
     last = now;
   }, 5);
+  const started = performance.now();
+  const mainBefore = mainThreadCpuMs();
+  const processBefore = processCpuMs();
   try {
     const result = await work();
     await sleep(20); // a stall at the very end shows on the next tick
-    return { result, maxDelayMs };
+    const cpuShare = (mainThreadCpuMs() - mainBefore) / Math.max(1, processCpuMs() - processBefore);
+    return { result, maxDelayMs, wallMs: performance.now() - started, cpuShare };
   } finally {
     clearInterval(probe);
   }
 }
 
-async function until(what: string, condition: () => boolean, timeoutMs = 20_000): Promise<void> {
+async function until(what: string, condition: () => boolean, timeoutMs = PATIENCE_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -71,7 +95,8 @@ function embeddingOf(analysis: FrameAnalysis): Float32Array {
 
 describe('the face recognizer in a worker thread (real models)', () => {
   test('the event loop stays responsive while the worker loads the models and analyses frames', async () => {
-    const { result: remote, maxDelayMs } = await loopDelayDuring(async () => {
+    expect(isMainThread).toBe(true); // the CPU share measured is this thread's
+    const { result: remote, maxDelayMs, wallMs, cpuShare } = await mainThreadFootprint(async () => {
       const { recognizer } = await RemoteRecognizer.load(defaultRecognizerOptions());
       const kinds: string[] = [];
       for (let i = 0; i < 4; i++) kinds.push((await recognizer.analyse(frame())).kind);
@@ -79,23 +104,24 @@ describe('the face recognizer in a worker thread (real models)', () => {
       return recognizer;
     });
     await remote.dispose();
-    expect(maxDelayMs).toBeLessThan(MAX_LOOP_DELAY_MS);
+    // The models ran on another thread, and this one kept serving its timers all along.
+    expect(cpuShare).toBeLessThan(MAX_MAIN_THREAD_CPU_SHARE);
+    expect(maxDelayMs).toBeLessThan(wallMs / 2);
   });
 
-  test('the worker finds the same face and embedding as in-thread analysis; the bound above is one in-thread inference breaks', async () => {
+  test('the worker finds the same face and embedding as in-thread analysis; in-thread analysis fails the bounds above', async () => {
     const options = defaultRecognizerOptions();
-    const inThread = await loopDelayDuring(async () => {
-      const { recognizer } = await FaceRecognizer.load(options);
-      return { recognizer, analysis: recognizer.analyse(pixels()) };
-    });
-    expect(inThread.maxDelayMs).toBeGreaterThan(MAX_LOOP_DELAY_MS);
-    inThread.result.recognizer.dispose();
+    const { recognizer } = await FaceRecognizer.load(options);
+    const inThread = await mainThreadFootprint(async () => recognizer.analyse(pixels()));
+    expect(inThread.cpuShare).toBeGreaterThan(MAX_MAIN_THREAD_CPU_SHARE);
+    expect(inThread.maxDelayMs).toBeGreaterThan(inThread.wallMs / 2);
+    recognizer.dispose();
 
     const { recognizer: remote } = await RemoteRecognizer.load(options);
     const moved = frame();
     const analysis = await remote.analyse(moved);
     expect(moved.bytes.length).toBe(0); // the bytes were moved, not copied
-    const local = inThread.result.analysis;
+    const local = inThread.result;
     expect(remote.dimensions).toBe(embeddingOf(local).length);
     expect(cosine(embeddingOf(analysis), embeddingOf(local))).toBeGreaterThan(0.9999);
     if (analysis.kind !== 'face' || local.kind !== 'face') throw new Error('unreachable');

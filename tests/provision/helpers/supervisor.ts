@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { PATIENCE_MS } from '../../helpers/patience';
 
 /**
  * What systemd does for a unit with Type=notify, WatchdogSec and Restart=always, reduced to the part
@@ -87,7 +88,7 @@ export class Supervisor {
   }
 }
 
-export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
+export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = PATIENCE_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
