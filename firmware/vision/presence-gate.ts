@@ -40,7 +40,10 @@ export class PresenceGate {
     let moved: boolean | null;
     try {
       if (contentType !== 'image/jpeg') throw new Error('not a JPEG');
-      this.lastShare = this.motion.observe(jpegLumaBlocks(bytes), now);
+      const blocks = jpegLumaBlocks(bytes);
+      this.lastShare = this.motion.observe(blocks, now);
+      // A thumbnail of the frame: zeroed like the frame (the background keeps only its running mean).
+      blocks.data.fill(0);
       // No background to compare with (first frame, new size, after a gap): a new scene counts as motion.
       moved = this.lastShare === null || this.lastShare >= this.options.motionThreshold;
     } catch {

@@ -214,8 +214,8 @@ describe('presence gate on generated camera frames (which frames get the full an
 describe('face.presence config', () => {
   test('defaults, and off means no gate for the worker', () => {
     const c = faceSchema.parse({});
-    expect(c.presence).toEqual({ enabled: true, heartbeatMs: 10_000, quietMs: 5000, motionThreshold: 0.01 });
-    expect(presenceOptionsFrom(c)).toEqual({ heartbeatMs: 10_000, quietMs: 5000, motionThreshold: 0.01 });
+    expect(c.presence).toEqual({ enabled: true, heartbeatMs: 30_000, quietMs: 5000, motionThreshold: 0.01 });
+    expect(presenceOptionsFrom(c)).toEqual({ heartbeatMs: 30_000, quietMs: 5000, motionThreshold: 0.01 });
     expect(presenceOptionsFrom(faceSchema.parse({ presence: { enabled: false } }))).toBeNull();
   });
 
