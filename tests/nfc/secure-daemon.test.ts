@@ -42,7 +42,9 @@ describe('secure cards through the sim daemon', () => {
   let daemon: StartedDaemon;
   let cardHash: string;
   beforeAll(async () => {
-    daemon = await startDaemon({ config: { cards: { mode: 'secure', pollIntervalMs: 10 }, door: { pulseMs: 500 } } });
+    // The longest transaction time allowed, so that a genuine card is never a timeout because the machine is busy.
+    daemon = await startDaemon({ config: { cards: { mode: 'secure', pollIntervalMs: 10, secureTimeoutMs: 5000 }, door: { pulseMs: 500 } } });
+    await daemon.waitForMethod('card', 'ok');
     const siteKey = loadGateKeys(join(daemon.dataDir, 'keys'), false).siteKey;
     cardHash = hashCardUid(siteKey, UID);
     expect(await daemon.post('/api/admin/residents', { id: 'r-secure' })).toMatchObject({ status: 200 });
@@ -54,7 +56,8 @@ describe('secure cards through the sim daemon', () => {
 
   async function decisionFor(body: Record<string, unknown>) {
     const before = (await daemon.events()).at(-1)!.seq;
-    const res = await daemon.post('/api/sim/nfc', { uid: UID, holdMs: 300, ...body });
+    // Held long enough for the whole transaction on a busy machine; a card pulled away early is its own case.
+    const res = await daemon.post('/api/sim/nfc', { uid: UID, holdMs: 2000, ...body });
     expect(res.status).toBe(200);
     const decision = await daemon.waitForEvent((e) => e.seq > before && e.type.startsWith('access.'));
     await daemon.waitForEvent((e) => e.seq > decision.seq && e.type === 'card.removed');

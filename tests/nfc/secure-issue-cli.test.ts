@@ -28,7 +28,9 @@ describe('postern card issue / rekey on the sim gate', () => {
   const dir = mkdtempSync(join(tmpdir(), 'postern-issuer-'));
   const issuerKey = join(dir, 'issuer.key');
   beforeAll(async () => {
-    daemon = await startDaemon({ config: { cards: { mode: 'secure', pollIntervalMs: 10 } } });
+    // The longest transaction time allowed, so that a genuine card is never a timeout because the machine is busy.
+    daemon = await startDaemon({ config: { cards: { mode: 'secure', pollIntervalMs: 10, secureTimeoutMs: 5000 } } });
+    await daemon.waitForMethod('card', 'ok');
   });
   afterAll(async () => {
     await daemon?.stop();
