@@ -35,7 +35,7 @@ export interface GateRuntime {
   gpio: GateGpio;
   door: DoorController;
   keys: GateKeys;
-  /** The card reader (issue #3): `cards.reader.onCard` / `nextTap` for access and enrolment. */
+  /** The card reader: `cards.reader.onCard` / `nextTap` for access and enrolment. */
   cards: StartedCardReader;
   bench: BenchServer | null;
   benchPort: number | null;
@@ -67,7 +67,7 @@ export async function startGate(loaded: LoadedConfig, options: StartOptions = {}
   const bus = new EventBus();
   const door = doorOnGpio(gpio, config.door, bus);
   options.onDoor?.(door);
-  // Pings start now, before the slow modules (models), so a long start is not mistaken for a hang (issue #7).
+  // Pings start now, before the slow modules (models), so a long start is not mistaken for a hang.
   const watchdog = startWatchdog({ env: process.env, log });
 
   const stack: { name: string; stop: () => Promise<void> | void }[] = [];
@@ -99,11 +99,11 @@ export async function startGate(loaded: LoadedConfig, options: StartOptions = {}
 
   // --- Feature modules, in start order. Each registers its own stop with onStop. ---
 
-  // Card reader (issue #3): the PN532 on I2C, or its emulator in sim mode behind POST /api/sim/nfc.
+  // Card reader: the PN532 on I2C, or its emulator in sim mode behind POST /api/sim/nfc.
   const cards = await startCardReader({ config: config.cards, mode, gpio: gpio.backend, bus, log, health, siteKey: keys.siteKey, bench, keysDir: loaded.keysDir, site: config.gate.site });
   devices.push({ device: 'nfc', real: cards.emulator === null, detail: cards.description });
 
-  // Store, access decisions, consent, audit log and admin API (issue #4): cards open the door through it.
+  // Store, access decisions, consent, audit log and admin API: cards open the door through it.
   const privacy = await startPrivacyCore({ access: config.access, consent: config.consent, audit: config.audit, dataDir: loaded.dataDir, adminSocket: loaded.adminSocket, keys, bus, door, health, log, gate: { site: config.gate.site, id: config.gate.id }, nextTap: (ms) => cards.reader.nextTap(ms) });
   onStop('privacy', () => privacy.stop());
   // Registered after the privacy core so that it stops first: a tap during shutdown must not reach a closing store.
@@ -112,13 +112,13 @@ export async function startGate(loaded: LoadedConfig, options: StartOptions = {}
   // Issuing and rekeying secure cards: the issuer master comes with each request and is never kept.
   registerCardIssuing(privacy.admin, { reader: cards.reader, keys: cards.issuingKeys, registry: privacy.registry, store: privacy.store, bus });
   if (surfaces.admin) bench?.mount('/api/admin/', privacy.admin.handle);
-  // Cloud link (issue #5): only with a broker url; events from before it started still go out (bus.since).
+  // Cloud link: only with a broker url; events from before it started still go out (bus.since).
   const cloudTargets = { door, status: () => state.snapshot(), credentials: privacy.credentials, revokeResident: (id: string) => privacy.registry.revoke(id).receipt, withdrawConsent: (id: string) => privacy.ledger.withdraw(id) };
   const cloud = startCloud({ config: config.cloud, configSource: loaded.source, site: config.gate.site, gate: config.gate.id, dataDir: loaded.dataDir, bus, health, logger: log, gateSigningKey: keys.signingSecretKey, targets: cloudTargets });
   if (cloud) onStop('cloud', () => cloud.stop());
-  // `postern status` (issue #7): what the cloud link still has to send.
+  // `postern status`: what the cloud link still has to send.
   privacy.admin.route('GET', '/cloud', () => ({ link: health.get('cloud') ?? 'disabled', outboxDepth: cloud?.pendingEvents ?? 0 }));
-  // Face recognition (issue #6): only when access.methods allows face; models load in the background, cards never wait.
+  // Face recognition: only when access.methods allows face; models load in the background, cards never wait.
   const face = startFaceRecognition({ config: config.face, enabled: config.access.methods.includes('face'), mode, store: privacy.store, presentFace: (m) => privacy.access.presentFace(m), enrolTemplate: (id, e) => privacy.ledger.enrolTemplate(id, e), admin: privacy.admin, bench, bus, health, log });
   if (face) {
     onStop('face', () => face.stop());
